@@ -1,0 +1,161 @@
+/*
+ * include/careline/config.h: the daemon's configuration, loaded from one INI
+ * file (inih) or from the embedded default (config/careline.ini). Holds the
+ * settings, people and their devices, API tokens, areas, teams with their
+ * weekly rotation, escalation policies, the normaliser rules and the texts.
+ * Immutable after load; everything else borrows pointers into it.
+ * The file format is documented in README.md ("Configuration").
+ */
+#ifndef CARELINE_CONFIG_H
+#define CARELINE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "careline/err.h"
+#include "careline/report.h"
+
+struct cl_norm_rules;
+struct cl_texts;
+
+#define CL_ID_MAX 48           /* person, team, area, device, policy ids */
+#define CL_STEP_MAX_TARGETS 8
+
+enum cl_role { CL_ROLE_PARTNER, CL_ROLE_WORKER, CL_ROLE_ADMIN };
+const char *cl_role_name(enum cl_role role);
+
+struct cl_person {
+	char id[CL_ID_MAX];  /* "anna": a handle, never a full name */
+	char role[24];       /* worker, caretaker, lead, housing_social, ... */
+	char estate[CL_ID_MAX]; /* caretakers: the estate they work in */
+	char lang[4];        /* "da" (default) or "en" */
+};
+
+struct cl_device {
+	char id[CL_ID_MAX];     /* the MQTT username, "anna-phone" */
+	char person[CL_ID_MAX]; /* owner */
+};
+
+struct cl_token {
+	char name[CL_ID_MAX];
+	unsigned char secret_hash[32]; /* BLAKE2b of the secret; compared in constant time */
+	enum cl_role role;
+	char person[CL_ID_MAX]; /* worker tokens act as this person */
+};
+
+/* A weekly rotation: members take turns a week each, handing off at a
+ * Copenhagen wall-clock weekday and time. The member on duty in the week that
+ * contains anchor_day's handoff is members[0]. */
+struct cl_rotation {
+	char (*members)[CL_ID_MAX];
+	size_t n_members;
+	int handoff_wday;    /* 0 = Monday .. 6 = Sunday */
+	int handoff_minute;  /* minutes after local midnight */
+	int64_t anchor_day;  /* days since epoch of a date in members[0]'s first week */
+};
+
+struct cl_team {
+	char id[CL_ID_MAX];
+	struct cl_rotation rotation;
+	char backup[CL_ID_MAX]; /* bagvagt */
+	char lead[CL_ID_MAX];   /* leader; may be empty */
+	const struct cl_policy *policy;       /* P2/P3 */
+	const struct cl_policy *policy_acute; /* P0/P1; equals policy if not set */
+};
+
+enum cl_target_kind { CL_TARGET_PRIMARY, CL_TARGET_BACKUP, CL_TARGET_LEAD, CL_TARGET_PERSON };
+
+struct cl_target {
+	enum cl_target_kind kind;
+	char person[CL_ID_MAX]; /* CL_TARGET_PERSON only */
+};
+
+struct cl_policy_step {
+	struct cl_target targets[CL_STEP_MAX_TARGETS];
+	size_t n_targets;
+	int64_t delay_ms; /* wait this long for an ack before the next step */
+};
+
+/* Steps run in order, the whole list `repeat` more times, then the final
+ * step (normally the back-up), which repeats at its delay until someone acks. */
+struct cl_policy {
+	char id[CL_ID_MAX];
+	struct cl_policy_step *steps;
+	size_t n_steps;
+	int repeat;
+	struct cl_policy_step final;
+	int64_t ack_timeout_ms[CL_URGENCY__COUNT]; /* 0 disables for that urgency */
+};
+
+struct cl_area {
+	char id[CL_ID_MAX];
+	char name[64];             /* shown to workers: "Nord" */
+	char (*postcodes)[8];
+	size_t n_postcodes;
+	char (*estates)[CL_ID_MAX]; /* folded estate ids */
+	size_t n_estates;
+	const struct cl_team *team;
+};
+
+struct cl_config {
+	/* [careline] */
+	char database[256];
+	char key_file[256];
+	char lang[4];
+	char log_level[8];
+	/* [http] */
+	char http_listen[64];   /* "127.0.0.1:8080" */
+	char admin_socket[256]; /* Unix socket for carelinectl */
+	size_t http_max_body;
+	/* [mqtt] */
+	char mqtt_host[128];
+	int mqtt_port;
+	char mqtt_client_id[64];
+	char mqtt_username[64];
+	char mqtt_password[128];
+	int mqtt_keepalive_s;
+	/* [outbox] */
+	int64_t outbox_retry_base_ms;
+	int64_t outbox_retry_cap_ms;
+	int64_t alert_expiry_s;
+	/* [routing] */
+	const struct cl_area *default_area;
+
+	struct cl_person *persons;
+	size_t n_persons;
+	struct cl_device *devices;
+	size_t n_devices;
+	struct cl_token *tokens;
+	size_t n_tokens;
+	struct cl_area *areas;
+	size_t n_areas;
+	struct cl_team *teams;
+	size_t n_teams;
+	struct cl_policy *policies;
+	size_t n_policies;
+
+	struct cl_norm_rules *rules;
+	struct cl_texts *texts;
+};
+
+/* Load from a file path, or the embedded default when path is NULL. Relative
+ * database/key/socket paths are kept as written (relative to the cwd).
+ * On failure returns CL_ERR_CONFIG with a message in errbuf naming the line. */
+enum cl_err cl_config_load(const char *path, struct cl_config **out, char *errbuf, size_t errlen);
+/* Load from INI text (tests). */
+enum cl_err cl_config_load_string(const char *ini, struct cl_config **out, char *errbuf,
+				  size_t errlen);
+void cl_config_free(struct cl_config *cfg);
+
+const struct cl_person *cl_config_person(const struct cl_config *cfg, const char *id);
+const struct cl_device *cl_config_device(const struct cl_config *cfg, const char *id);
+const struct cl_team *cl_config_team(const struct cl_config *cfg, const char *id);
+const struct cl_area *cl_config_area(const struct cl_config *cfg, const char *id);
+/* The devices of person, in config order; returns how many were written. */
+size_t cl_config_person_devices(const struct cl_config *cfg, const char *person,
+				const struct cl_device **out, size_t max);
+/* The token whose secret is `secret`, compared in constant time; NULL if none. */
+const struct cl_token *cl_config_token(const struct cl_config *cfg, const char *secret);
+
+#endif
