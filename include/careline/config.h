@@ -60,6 +60,8 @@ struct cl_team {
 	struct cl_rotation rotation;
 	char backup[CL_ID_MAX]; /* bagvagt */
 	char lead[CL_ID_MAX];   /* leader; may be empty */
+	char policy_id[CL_ID_MAX];
+	char policy_acute_id[CL_ID_MAX];
 	const struct cl_policy *policy;       /* P2/P3 */
 	const struct cl_policy *policy_acute; /* P0/P1; equals policy if not set */
 };
@@ -95,6 +97,7 @@ struct cl_area {
 	size_t n_postcodes;
 	char (*estates)[CL_ID_MAX]; /* folded estate ids */
 	size_t n_estates;
+	char team_id[CL_ID_MAX];
 	const struct cl_team *team;
 };
 
@@ -120,7 +123,9 @@ struct cl_config {
 	int64_t outbox_retry_cap_ms;
 	int64_t alert_expiry_s;
 	/* [routing] */
+	char default_area_id[CL_ID_MAX];
 	const struct cl_area *default_area;
+	char rules_file[256]; /* [careline] rules_file: replaces the embedded normalise.ini */
 
 	struct cl_person *persons;
 	size_t n_persons;

@@ -31,6 +31,12 @@ struct cl_norm_result {
 /* Normalise text (UTF-8, any length; only the first 4 KiB are examined). */
 void cl_normalise(const struct cl_norm_rules *rules, const char *text, struct cl_norm_result *out);
 
+/* The urgency the rules give the category set cats, with the cues ("now", ...)
+ * found in text (NULL: no cues). For a set that did not come from the text,
+ * e.g. the reporter picked a category. */
+enum cl_urgency cl_norm_urgency(const struct cl_norm_rules *rules, const struct cl_categories *cats,
+				const char *text);
+
 /* Parse a Danish address written as one string ("Vestergade 14, st. th., 8000
  * Aarhus C") into out; returns false when nothing address-like was found. */
 bool cl_address_parse(const char *s, struct cl_address *out);

@@ -1,0 +1,877 @@
+/*
+ * core/config.c owns loading and validating the INI configuration (inih) into
+ * a struct cl_config: settings, people, devices, tokens, areas, teams,
+ * policies, plus the normaliser rules and texts it points to. Cross references
+ * (area → team → policy) are checked and linked after the whole file is read,
+ * so sections may come in any order. Errors name the line and the key.
+ */
+#include "careline/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "careline/crypto.h"
+#include "careline/embedded.h"
+#include "careline/fold.h"
+#include "careline/normalise.h"
+#include "careline/texts.h"
+#include "careline/tz.h"
+
+struct parse_ctx {
+	struct cl_config *cfg;
+	char *err;
+	size_t errlen;
+	int line;
+	bool failed;
+};
+
+static const char *const role_names[] = {"partner", "worker", "admin"};
+
+const char *cl_role_name(enum cl_role role)
+{
+	if ((unsigned)role >= sizeof(role_names) / sizeof(role_names[0]))
+		return "unknown";
+	return role_names[role];
+}
+
+static int fail(struct parse_ctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct parse_ctx *p, const char *fmt, ...)
+{
+	if (!p->failed && p->err && p->errlen) {
+		int n = p->line > 0 ? snprintf(p->err, p->errlen, "line %d: ", p->line) : 0;
+		va_list ap;
+		va_start(ap, fmt);
+		if (n >= 0 && (size_t)n < p->errlen)
+			vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	p->failed = true;
+	return 0;
+}
+
+static bool copy_id(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+	if (n == 0 || n >= len)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+		if (!(isalnum(c) || c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	memcpy(dst, src, n + 1);
+	return true;
+}
+
+static bool copy_str(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= len)
+		return false;
+	memcpy(dst, src, n + 1);
+	return true;
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Seconds as a decimal ("120", "0.25") → milliseconds. */
+static bool parse_seconds(const char *s, int64_t *out_ms)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || v < 0 || v > 366.0 * 86400)
+		return false;
+	*out_ms = (int64_t)(v * 1000.0 + 0.5);
+	return true;
+}
+
+/* Grow *arr (of n elements of size sz) by one zeroed element. */
+static void *grow(void *arrp, size_t *n, size_t sz)
+{
+	void **arr = arrp;
+	void *p = realloc(*arr, (*n + 1) * sz);
+	if (!p)
+		return NULL;
+	*arr = p;
+	void *elem = (char *)p + *n * sz;
+	memset(elem, 0, sz);
+	(*n)++;
+	return elem;
+}
+
+/* Split a list on spaces and commas; calls fn for each word. */
+static bool each_word(const char *list, bool (*fn)(void *ctx, const char *word), void *ctx)
+{
+	char word[128];
+	const char *s = list;
+	while (*s) {
+		while (*s == ' ' || *s == ',' || *s == '\t')
+			s++;
+		size_t n = strcspn(s, " ,\t");
+		if (n == 0)
+			break;
+		if (n >= sizeof(word))
+			return false;
+		memcpy(word, s, n);
+		word[n] = '\0';
+		if (!fn(ctx, word))
+			return false;
+		s += n;
+	}
+	return true;
+}
+
+/* Find the element of a config array whose first member (char id[]) is id. */
+#define FIND_BY_ID(arr, n, id_)                                                                    \
+	for (size_t i_ = 0; i_ < (n); i_++)                                                        \
+		if (strcmp((arr)[i_].id, (id_)) == 0)                                              \
+			return &(arr)[i_];                                                         \
+	return NULL
+
+static struct cl_person *person_mut(struct cl_config *cfg, const char *id)
+{
+	FIND_BY_ID(cfg->persons, cfg->n_persons, id);
+}
+static struct cl_device *device_mut(struct cl_config *cfg, const char *id)
+{
+	FIND_BY_ID(cfg->devices, cfg->n_devices, id);
+}
+static struct cl_team *team_mut(struct cl_config *cfg, const char *id)
+{
+	FIND_BY_ID(cfg->teams, cfg->n_teams, id);
+}
+static struct cl_area *area_mut(struct cl_config *cfg, const char *id)
+{
+	FIND_BY_ID(cfg->areas, cfg->n_areas, id);
+}
+static struct cl_policy *policy_mut(struct cl_config *cfg, const char *id)
+{
+	FIND_BY_ID(cfg->policies, cfg->n_policies, id);
+}
+static struct cl_token *token_mut(struct cl_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_tokens; i++)
+		if (strcmp(cfg->tokens[i].name, name) == 0)
+			return &cfg->tokens[i];
+	return NULL;
+}
+
+const struct cl_person *cl_config_person(const struct cl_config *cfg, const char *id)
+{
+	return person_mut((struct cl_config *)cfg, id);
+}
+const struct cl_device *cl_config_device(const struct cl_config *cfg, const char *id)
+{
+	return device_mut((struct cl_config *)cfg, id);
+}
+const struct cl_team *cl_config_team(const struct cl_config *cfg, const char *id)
+{
+	return team_mut((struct cl_config *)cfg, id);
+}
+const struct cl_area *cl_config_area(const struct cl_config *cfg, const char *id)
+{
+	return area_mut((struct cl_config *)cfg, id);
+}
+
+size_t cl_config_person_devices(const struct cl_config *cfg, const char *person,
+				const struct cl_device **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->n_devices && n < max; i++)
+		if (strcmp(cfg->devices[i].person, person) == 0)
+			out[n++] = &cfg->devices[i];
+	return n;
+}
+
+const struct cl_token *cl_config_token(const struct cl_config *cfg, const char *secret)
+{
+	unsigned char h[CL_CRYPTO_HASH_BYTES];
+	cl_crypto_digest(secret, strlen(secret), h);
+	const struct cl_token *found = NULL;
+	/* Compare against every token so timing does not tell which matched. */
+	for (size_t i = 0; i < cfg->n_tokens; i++)
+		if (cl_crypto_equal(h, cfg->tokens[i].secret_hash, sizeof(h)) && !found)
+			found = &cfg->tokens[i];
+	return found;
+}
+
+/* --- section handlers ------------------------------------------------------ */
+
+static int set_general(struct parse_ctx *p, const char *name, const char *value)
+{
+	struct cl_config *cfg = p->cfg;
+	if (strcmp(name, "database") == 0) {
+		if (!copy_str(cfg->database, sizeof(cfg->database), value) || !value[0])
+			return fail(p, "database: empty or too long");
+	} else if (strcmp(name, "key_file") == 0) {
+		if (!copy_str(cfg->key_file, sizeof(cfg->key_file), value) || !value[0])
+			return fail(p, "key_file: empty or too long");
+	} else if (strcmp(name, "lang") == 0) {
+		if (strcmp(value, "da") != 0 && strcmp(value, "en") != 0)
+			return fail(p, "lang: must be da or en");
+		copy_str(cfg->lang, sizeof(cfg->lang), value);
+	} else if (strcmp(name, "log_level") == 0) {
+		if (!copy_str(cfg->log_level, sizeof(cfg->log_level), value))
+			return fail(p, "log_level: unknown");
+	} else if (strcmp(name, "rules_file") == 0) {
+		if (!copy_str(cfg->rules_file, sizeof(cfg->rules_file), value))
+			return fail(p, "rules_file: too long");
+	} else {
+		return fail(p, "[careline] unknown key '%s'", name);
+	}
+	return 1;
+}
+
+static int set_http(struct parse_ctx *p, const char *name, const char *value)
+{
+	struct cl_config *cfg = p->cfg;
+	long v;
+	if (strcmp(name, "listen") == 0) {
+		if (!copy_str(cfg->http_listen, sizeof(cfg->http_listen), value) || !strchr(value, ':'))
+			return fail(p, "listen: expected HOST:PORT");
+	} else if (strcmp(name, "admin_socket") == 0) {
+		if (!copy_str(cfg->admin_socket, sizeof(cfg->admin_socket), value))
+			return fail(p, "admin_socket: too long");
+	} else if (strcmp(name, "max_body") == 0) {
+		if (!parse_long(value, 256, 64L * 1024 * 1024, &v))
+			return fail(p, "max_body: expected bytes 256..67108864");
+		cfg->http_max_body = (size_t)v;
+	} else {
+		return fail(p, "[http] unknown key '%s'", name);
+	}
+	return 1;
+}
+
+static int set_mqtt(struct parse_ctx *p, const char *name, const char *value)
+{
+	struct cl_config *cfg = p->cfg;
+	long v;
+	if (strcmp(name, "host") == 0) {
+		if (!copy_str(cfg->mqtt_host, sizeof(cfg->mqtt_host), value))
+			return fail(p, "host: too long");
+	} else if (strcmp(name, "port") == 0) {
+		if (!parse_long(value, 1, 65535, &v))
+			return fail(p, "port: expected 1..65535");
+		cfg->mqtt_port = (int)v;
+	} else if (strcmp(name, "client_id") == 0) {
+		if (!copy_str(cfg->mqtt_client_id, sizeof(cfg->mqtt_client_id), value) || !value[0])
+			return fail(p, "client_id: empty or too long");
+	} else if (strcmp(name, "username") == 0) {
+		if (!copy_str(cfg->mqtt_username, sizeof(cfg->mqtt_username), value))
+			return fail(p, "username: too long");
+	} else if (strcmp(name, "password") == 0) {
+		if (!copy_str(cfg->mqtt_password, sizeof(cfg->mqtt_password), value))
+			return fail(p, "password: too long");
+	} else if (strcmp(name, "keepalive") == 0) {
+		if (!parse_long(value, 5, 3600, &v))
+			return fail(p, "keepalive: expected seconds 5..3600");
+		cfg->mqtt_keepalive_s = (int)v;
+	} else {
+		return fail(p, "[mqtt] unknown key '%s'", name);
+	}
+	return 1;
+}
+
+static int set_outbox(struct parse_ctx *p, const char *name, const char *value)
+{
+	struct cl_config *cfg = p->cfg;
+	int64_t ms;
+	if (!parse_seconds(value, &ms))
+		return fail(p, "%s: expected seconds", name);
+	if (strcmp(name, "retry_base") == 0 && ms > 0)
+		cfg->outbox_retry_base_ms = ms;
+	else if (strcmp(name, "retry_cap") == 0 && ms > 0)
+		cfg->outbox_retry_cap_ms = ms;
+	else if (strcmp(name, "alert_expiry") == 0)
+		cfg->alert_expiry_s = ms / 1000;
+	else
+		return fail(p, "[outbox] unknown key '%s' or zero value", name);
+	return 1;
+}
+
+static int set_routing(struct parse_ctx *p, const char *name, const char *value)
+{
+	if (strcmp(name, "default_area") == 0) {
+		if (!copy_id(p->cfg->default_area_id, CL_ID_MAX, value))
+			return fail(p, "default_area: not an id");
+		return 1;
+	}
+	return fail(p, "[routing] unknown key '%s'", name);
+}
+
+static int set_token(struct parse_ctx *p, const char *id, const char *name, const char *value)
+{
+	struct cl_config *cfg = p->cfg;
+	struct cl_token *t = token_mut(cfg, id);
+	if (!t) {
+		t = grow(&cfg->tokens, &cfg->n_tokens, sizeof(*t));
+		if (!t)
+			return fail(p, "out of memory");
+		if (!copy_id(t->name, sizeof(t->name), id))
+			return fail(p, "token name '%s' is not an id", id);
+		t->role = CL_ROLE_PARTNER;
+	}
+	if (strcmp(name, "secret") == 0) {
+		if (strlen(value) < 12)
+			return fail(p, "token %s: secret shorter than 12 characters", id);
+		cl_crypto_digest(value, strlen(value), t->secret_hash);
+	} else if (strcmp(name, "role") == 0) {
+		size_t i;
+		for (i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+			if (strcmp(value, role_names[i]) == 0)
+				break;
+		if (i == sizeof(role_names) / sizeof(role_names[0]))
+			return fail(p, "token %s: role must be partner, worker or admin", id);
+		t->role = (enum cl_role)i;
+	} else if (strcmp(name, "person") == 0) {
+		if (!copy_id(t->person, sizeof(t->person), value))
+			return fail(p, "token %s: person is not an id", id);
+	} else {
+		return fail(p, "[token %s] unknown key '%s'", id, name);
+	}
+	return 1;
+}
+
+static int set_person(struct parse_ctx *p, const char *id, const char *name, const char *value)
+{
+	struct cl_config *cfg = p->cfg;
+	struct cl_person *person = person_mut(cfg, id);
+	if (!person) {
+		person = grow(&cfg->persons, &cfg->n_persons, sizeof(*person));
+		if (!person)
+			return fail(p, "out of memory");
+		if (!copy_id(person->id, sizeof(person->id), id))
+			return fail(p, "person id '%s' is not an id", id);
+		copy_str(person->role, sizeof(person->role), "worker");
+	}
+	if (strcmp(name, "role") == 0) {
+		if (!copy_id(person->role, sizeof(person->role), value))
+			return fail(p, "person %s: role is not a word", id);
+	} else if (strcmp(name, "estate") == 0) {
+		char folded[CL_ID_MAX * 2];
+		cl_fold(value, folded, sizeof(folded));
+		if (!copy_str(person->estate, sizeof(person->estate), folded))
+			return fail(p, "person %s: estate too long", id);
+	} else if (strcmp(name, "lang") == 0) {
+		if (strcmp(value, "da") != 0 && strcmp(value, "en") != 0)
+			return fail(p, "person %s: lang must be da or en", id);
+		copy_str(person->lang, sizeof(person->lang), value);
+	} else {
+		return fail(p, "[person %s] unknown key '%s'", id, name);
+	}
+	return 1;
+}
+
+static int set_device(struct parse_ctx *p, const char *id, const char *name, const char *value)
+{
+	struct cl_config *cfg = p->cfg;
+	struct cl_device *d = device_mut(cfg, id);
+	if (!d) {
+		d = grow(&cfg->devices, &cfg->n_devices, sizeof(*d));
+		if (!d)
+			return fail(p, "out of memory");
+		if (!copy_id(d->id, sizeof(d->id), id))
+			return fail(p, "device id '%s' is not an id (letters, digits, - _ .)", id);
+	}
+	if (strcmp(name, "person") == 0) {
+		if (!copy_id(d->person, sizeof(d->person), value))
+			return fail(p, "device %s: person is not an id", id);
+	} else {
+		return fail(p, "[device %s] unknown key '%s'", id, name);
+	}
+	return 1;
+}
+
+struct list_ctx {
+	void *arr;
+	size_t *n;
+	size_t elem;
+	bool fold;
+};
+
+static bool add_to_list(void *vctx, const char *word)
+{
+	struct list_ctx *l = vctx;
+	char *slot = grow(l->arr, l->n, l->elem);
+	if (!slot)
+		return false;
+	if (l->fold) {
+		char folded[256];
+		cl_fold(word, folded, sizeof(folded));
+		return copy_str(slot, l->elem, folded) && folded[0];
+	}
+	return copy_id(slot, l->elem, word);
+}
+
+static int set_area(struct parse_ctx *p, const char *id, const char *name, const char *value)
+{
+	struct cl_config *cfg = p->cfg;
+	struct cl_area *a = area_mut(cfg, id);
+	if (!a) {
+		a = grow(&cfg->areas, &cfg->n_areas, sizeof(*a));
+		if (!a)
+			return fail(p, "out of memory");
+		if (!copy_id(a->id, sizeof(a->id), id))
+			return fail(p, "area id '%s' is not an id", id);
+		copy_str(a->name, sizeof(a->name), id);
+	}
+	if (strcmp(name, "name") == 0) {
+		if (!copy_str(a->name, sizeof(a->name), value))
+			return fail(p, "area %s: name too long", id);
+	} else if (strcmp(name, "postcodes") == 0) {
+		struct list_ctx l = {&a->postcodes, &a->n_postcodes, sizeof(a->postcodes[0]), false};
+		if (!each_word(value, add_to_list, &l))
+			return fail(p, "area %s: bad postcode list", id);
+		for (size_t i = 0; i < a->n_postcodes; i++) {
+			long v;
+			if (!parse_long(a->postcodes[i], 1000, 9999, &v))
+				return fail(p, "area %s: postcode '%s' is not 4 digits", id,
+					    a->postcodes[i]);
+		}
+	} else if (strcmp(name, "estates") == 0) {
+		struct list_ctx l = {&a->estates, &a->n_estates, sizeof(a->estates[0]), true};
+		if (!each_word(value, add_to_list, &l))
+			return fail(p, "area %s: bad estate list", id);
+	} else if (strcmp(name, "team") == 0) {
+		if (!copy_id(a->team_id, sizeof(a->team_id), value))
+			return fail(p, "area %s: team is not an id", id);
+	} else {
+		return fail(p, "[area %s] unknown key '%s'", id, name);
+	}
+	return 1;
+}
+
+static bool parse_handoff(const char *s, int *wday, int *minute)
+{
+	static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+	char day[8];
+	int h, m;
+	if (sscanf(s, "%7s %d:%d", day, &h, &m) != 3 || h < 0 || h > 23 || m < 0 || m > 59)
+		return false;
+	for (int i = 0; i < 7; i++) {
+		if (strncasecmp(day, days[i], 3) == 0) {
+			*wday = i;
+			*minute = h * 60 + m;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int set_team(struct parse_ctx *p, const char *id, const char *name, const char *value)
+{
+	struct cl_config *cfg = p->cfg;
+	struct cl_team *t = team_mut(cfg, id);
+	if (!t) {
+		t = grow(&cfg->teams, &cfg->n_teams, sizeof(*t));
+		if (!t)
+			return fail(p, "out of memory");
+		if (!copy_id(t->id, sizeof(t->id), id))
+			return fail(p, "team id '%s' is not an id", id);
+		t->rotation.handoff_minute = 8 * 60;
+		t->rotation.anchor_day = cl_days_from_civil(2026, 1, 5);
+	}
+	if (strcmp(name, "rotation") == 0) {
+		struct list_ctx l = {&t->rotation.members, &t->rotation.n_members,
+				     sizeof(t->rotation.members[0]), false};
+		if (!each_word(value, add_to_list, &l))
+			return fail(p, "team %s: bad rotation list", id);
+	} else if (strcmp(name, "handoff") == 0) {
+		if (!parse_handoff(value, &t->rotation.handoff_wday, &t->rotation.handoff_minute))
+			return fail(p, "team %s: handoff must look like 'mon 08:00'", id);
+	} else if (strcmp(name, "anchor") == 0) {
+		int y, mo, d;
+		char extra;
+		if (sscanf(value, "%d-%d-%d%c", &y, &mo, &d, &extra) != 3 || mo < 1 || mo > 12 ||
+		    d < 1 || d > 31)
+			return fail(p, "team %s: anchor must be YYYY-MM-DD", id);
+		t->rotation.anchor_day = cl_days_from_civil(y, mo, d);
+	} else if (strcmp(name, "backup") == 0) {
+		if (!copy_id(t->backup, sizeof(t->backup), value))
+			return fail(p, "team %s: backup is not an id", id);
+	} else if (strcmp(name, "lead") == 0) {
+		if (!copy_id(t->lead, sizeof(t->lead), value))
+			return fail(p, "team %s: lead is not an id", id);
+	} else if (strcmp(name, "policy") == 0) {
+		if (!copy_id(t->policy_id, sizeof(t->policy_id), value))
+			return fail(p, "team %s: policy is not an id", id);
+	} else if (strcmp(name, "policy_acute") == 0) {
+		if (!copy_id(t->policy_acute_id, sizeof(t->policy_acute_id), value))
+			return fail(p, "team %s: policy_acute is not an id", id);
+	} else {
+		return fail(p, "[team %s] unknown key '%s'", id, name);
+	}
+	return 1;
+}
+
+/* "primary,lead 120" or "person:dorthe 60" → a step. */
+static bool parse_step(const char *value, struct cl_policy_step *step)
+{
+	char targets[256], delay[32], extra[2];
+	if (sscanf(value, "%255s %31s %1s", targets, delay, extra) != 2)
+		return false;
+	if (!parse_seconds(delay, &step->delay_ms))
+		return false;
+	step->n_targets = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(targets, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (step->n_targets == CL_STEP_MAX_TARGETS)
+			return false;
+		struct cl_target *t = &step->targets[step->n_targets++];
+		memset(t, 0, sizeof(*t));
+		if (strcmp(tok, "primary") == 0)
+			t->kind = CL_TARGET_PRIMARY;
+		else if (strcmp(tok, "backup") == 0)
+			t->kind = CL_TARGET_BACKUP;
+		else if (strcmp(tok, "lead") == 0)
+			t->kind = CL_TARGET_LEAD;
+		else if (strncmp(tok, "person:", 7) == 0 &&
+			 copy_id(t->person, sizeof(t->person), tok + 7))
+			t->kind = CL_TARGET_PERSON;
+		else
+			return false;
+	}
+	return step->n_targets > 0;
+}
+
+static int set_policy(struct parse_ctx *p, const char *id, const char *name, const char *value)
+{
+	struct cl_config *cfg = p->cfg;
+	struct cl_policy *pol = policy_mut(cfg, id);
+	if (!pol) {
+		pol = grow(&cfg->policies, &cfg->n_policies, sizeof(*pol));
+		if (!pol)
+			return fail(p, "out of memory");
+		if (!copy_id(pol->id, sizeof(pol->id), id))
+			return fail(p, "policy id '%s' is not an id", id);
+		static const int64_t default_ack_timeout_s[CL_URGENCY__COUNT] = {300, 1800, 14400,
+										 86400};
+		for (int u = 0; u < CL_URGENCY__COUNT; u++)
+			pol->ack_timeout_ms[u] = default_ack_timeout_s[u] * 1000;
+	}
+	long v;
+	if (strcmp(name, "step") == 0) {
+		struct cl_policy_step *s = grow(&pol->steps, &pol->n_steps, sizeof(*s));
+		if (!s)
+			return fail(p, "out of memory");
+		if (!parse_step(value, s))
+			return fail(p, "policy %s: step must be 'TARGET[,TARGET] SECONDS' with targets "
+				       "primary, backup, lead or person:ID",
+				    id);
+	} else if (strcmp(name, "final") == 0) {
+		if (!parse_step(value, &pol->final))
+			return fail(p, "policy %s: final must be 'TARGET[,TARGET] SECONDS'", id);
+	} else if (strcmp(name, "repeat") == 0) {
+		if (!parse_long(value, 0, 100, &v))
+			return fail(p, "policy %s: repeat must be 0..100", id);
+		pol->repeat = (int)v;
+	} else if (strncmp(name, "ack_timeout_p", 13) == 0 && name[13] >= '0' && name[13] <= '3' &&
+		   !name[14]) {
+		int64_t ms;
+		if (!parse_seconds(value, &ms))
+			return fail(p, "policy %s: %s must be seconds (0 disables)", id, name);
+		pol->ack_timeout_ms[name[13] - '0'] = ms;
+	} else {
+		return fail(p, "[policy %s] unknown key '%s'", id, name);
+	}
+	return 1;
+}
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *p = user;
+	p->line = -1; /* inih's line number replaces this on error */
+	if (p->failed)
+		return 0;
+	char kind[32];
+	const char *space = strchr(section, ' ');
+	size_t klen = space ? (size_t)(space - section) : strlen(section);
+	if (klen >= sizeof(kind))
+		return fail(p, "unknown section [%s]", section);
+	memcpy(kind, section, klen);
+	kind[klen] = '\0';
+	const char *id = space ? space + 1 : "";
+	while (*id == ' ')
+		id++;
+
+	if (!space) {
+		if (strcmp(kind, "careline") == 0)
+			return set_general(p, name, value);
+		if (strcmp(kind, "http") == 0)
+			return set_http(p, name, value);
+		if (strcmp(kind, "mqtt") == 0)
+			return set_mqtt(p, name, value);
+		if (strcmp(kind, "outbox") == 0)
+			return set_outbox(p, name, value);
+		if (strcmp(kind, "routing") == 0)
+			return set_routing(p, name, value);
+	} else {
+		if (strcmp(kind, "token") == 0)
+			return set_token(p, id, name, value);
+		if (strcmp(kind, "person") == 0)
+			return set_person(p, id, name, value);
+		if (strcmp(kind, "device") == 0)
+			return set_device(p, id, name, value);
+		if (strcmp(kind, "area") == 0)
+			return set_area(p, id, name, value);
+		if (strcmp(kind, "team") == 0)
+			return set_team(p, id, name, value);
+		if (strcmp(kind, "policy") == 0)
+			return set_policy(p, id, name, value);
+	}
+	return fail(p, "unknown section [%s]", section);
+}
+
+static void set_defaults(struct cl_config *cfg)
+{
+	copy_str(cfg->database, sizeof(cfg->database), "var/careline.db");
+	copy_str(cfg->key_file, sizeof(cfg->key_file), "var/careline.key");
+	copy_str(cfg->lang, sizeof(cfg->lang), "da");
+	copy_str(cfg->log_level, sizeof(cfg->log_level), "info");
+	copy_str(cfg->http_listen, sizeof(cfg->http_listen), "127.0.0.1:8080");
+	copy_str(cfg->admin_socket, sizeof(cfg->admin_socket), "var/careline.sock");
+	cfg->http_max_body = 65536;
+	copy_str(cfg->mqtt_host, sizeof(cfg->mqtt_host), "127.0.0.1");
+	cfg->mqtt_port = 1883;
+	copy_str(cfg->mqtt_client_id, sizeof(cfg->mqtt_client_id), "careline-gateway");
+	cfg->mqtt_keepalive_s = 30;
+	cfg->outbox_retry_base_ms = 1000;
+	cfg->outbox_retry_cap_ms = 300000;
+	cfg->alert_expiry_s = 3600;
+}
+
+static bool check_person(struct parse_ctx *p, const char *what, const char *owner, const char *id)
+{
+	if (!id[0] || person_mut(p->cfg, id))
+		return true;
+	fail(p, "%s %s: unknown person '%s'", what, owner, id);
+	return false;
+}
+
+static bool check_step(struct parse_ctx *p, const struct cl_policy *pol,
+		       const struct cl_policy_step *s)
+{
+	for (size_t i = 0; i < s->n_targets; i++)
+		if (s->targets[i].kind == CL_TARGET_PERSON &&
+		    !check_person(p, "policy", pol->id, s->targets[i].person))
+			return false;
+	return true;
+}
+
+/* Link ids to pointers and check that every reference resolves. */
+static bool link_config(struct parse_ctx *p)
+{
+	struct cl_config *cfg = p->cfg;
+	p->line = 0;
+	for (size_t i = 0; i < cfg->n_policies; i++) {
+		struct cl_policy *pol = &cfg->policies[i];
+		if (pol->n_steps == 0 && pol->final.n_targets == 0)
+			return fail(p, "policy %s has no step and no final", pol->id), false;
+		for (size_t s = 0; s < pol->n_steps; s++)
+			if (!check_step(p, pol, &pol->steps[s]))
+				return false;
+		if (!check_step(p, pol, &pol->final))
+			return false;
+	}
+	for (size_t i = 0; i < cfg->n_teams; i++) {
+		struct cl_team *t = &cfg->teams[i];
+		if (t->rotation.n_members == 0)
+			return fail(p, "team %s: rotation is empty", t->id), false;
+		for (size_t m = 0; m < t->rotation.n_members; m++)
+			if (!check_person(p, "team", t->id, t->rotation.members[m]))
+				return false;
+		if (!check_person(p, "team", t->id, t->backup) ||
+		    !check_person(p, "team", t->id, t->lead))
+			return false;
+		t->policy = policy_mut(cfg, t->policy_id);
+		if (!t->policy)
+			return fail(p, "team %s: unknown policy '%s'", t->id, t->policy_id), false;
+		t->policy_acute = t->policy;
+		if (t->policy_acute_id[0]) {
+			t->policy_acute = policy_mut(cfg, t->policy_acute_id);
+			if (!t->policy_acute)
+				return fail(p, "team %s: unknown policy_acute '%s'", t->id,
+					    t->policy_acute_id),
+				       false;
+		}
+	}
+	for (size_t i = 0; i < cfg->n_areas; i++) {
+		struct cl_area *a = &cfg->areas[i];
+		a->team = team_mut(cfg, a->team_id);
+		if (!a->team)
+			return fail(p, "area %s: unknown team '%s'", a->id, a->team_id), false;
+	}
+	if (cfg->n_areas == 0)
+		return fail(p, "no [area ...] configured"), false;
+	if (cfg->default_area_id[0]) {
+		cfg->default_area = area_mut(cfg, cfg->default_area_id);
+		if (!cfg->default_area)
+			return fail(p, "routing: unknown default_area '%s'", cfg->default_area_id),
+			       false;
+	}
+	for (size_t i = 0; i < cfg->n_devices; i++)
+		if (!cfg->devices[i].person[0] ||
+		    !check_person(p, "device", cfg->devices[i].id, cfg->devices[i].person))
+			return fail(p, "device %s: no person", cfg->devices[i].id), false;
+	for (size_t i = 0; i < cfg->n_tokens; i++) {
+		struct cl_token *t = &cfg->tokens[i];
+		static const unsigned char zero[CL_CRYPTO_HASH_BYTES];
+		if (cl_crypto_equal(t->secret_hash, zero, sizeof(zero)))
+			return fail(p, "token %s has no secret", t->name), false;
+		if (t->role == CL_ROLE_WORKER && !t->person[0])
+			return fail(p, "worker token %s needs a person", t->name), false;
+		if (!check_person(p, "token", t->name, t->person))
+			return false;
+	}
+	return true;
+}
+
+static enum cl_err load_rules_and_texts(struct cl_config *cfg, char *errbuf, size_t errlen)
+{
+	char *rules_text = NULL;
+	const char *rules = cl_embedded_get("normalise.ini");
+	if (cfg->rules_file[0]) {
+		FILE *f = fopen(cfg->rules_file, "rb");
+		if (!f) {
+			snprintf(errbuf, errlen, "rules_file %s: %s", cfg->rules_file,
+				 strerror(errno));
+			return CL_ERR_CONFIG;
+		}
+		fseek(f, 0, SEEK_END);
+		long len = ftell(f);
+		fseek(f, 0, SEEK_SET);
+		rules_text = len >= 0 ? malloc((size_t)len + 1) : NULL;
+		if (!rules_text || fread(rules_text, 1, (size_t)len, f) != (size_t)len) {
+			fclose(f);
+			free(rules_text);
+			snprintf(errbuf, errlen, "rules_file %s: cannot read", cfg->rules_file);
+			return CL_ERR_CONFIG;
+		}
+		rules_text[len] = '\0';
+		fclose(f);
+		rules = rules_text;
+	}
+	enum cl_err err = rules ? cl_norm_rules_load(rules, &cfg->rules, errbuf, errlen)
+				: CL_ERR_CONFIG;
+	free(rules_text);
+	if (err != CL_OK)
+		return CL_ERR_CONFIG;
+	if (cl_texts_load_embedded(&cfg->texts, errbuf, errlen) != CL_OK)
+		return CL_ERR_CONFIG;
+	return CL_OK;
+}
+
+enum cl_err cl_config_load_string(const char *ini, struct cl_config **out, char *errbuf,
+				  size_t errlen)
+{
+	char dummy[8];
+	if (!errbuf || !errlen) {
+		errbuf = dummy;
+		errlen = sizeof(dummy);
+	}
+	errbuf[0] = '\0';
+	*out = NULL;
+	struct cl_config *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return CL_ERR_NOMEM;
+	set_defaults(cfg);
+	struct parse_ctx p = {.cfg = cfg, .err = errbuf, .errlen = errlen};
+	int rc = ini_parse_string(ini, on_ini, &p);
+	if (rc != 0 && !p.failed) {
+		p.line = rc;
+		fail(&p, "syntax error");
+	} else if (rc > 0 && p.failed) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "line %d: %s", rc, errbuf);
+		snprintf(errbuf, errlen, "%s", msg);
+	}
+	if (p.failed || !link_config(&p) || load_rules_and_texts(cfg, errbuf, errlen) != CL_OK) {
+		cl_config_free(cfg);
+		return CL_ERR_CONFIG;
+	}
+	*out = cfg;
+	return CL_OK;
+}
+
+enum cl_err cl_config_load(const char *path, struct cl_config **out, char *errbuf, size_t errlen)
+{
+	if (!path) {
+		const char *ini = cl_embedded_get("careline.ini");
+		if (!ini) {
+			snprintf(errbuf, errlen, "no embedded configuration");
+			return CL_ERR_CONFIG;
+		}
+		return cl_config_load_string(ini, out, errbuf, errlen);
+	}
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return CL_ERR_CONFIG;
+	}
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			char *t = realloc(text, cap);
+			if (!t) {
+				free(text);
+				fclose(f);
+				return CL_ERR_NOMEM;
+			}
+			text = t;
+		}
+		memcpy(text + len, buf, n);
+		len += n;
+	}
+	fclose(f);
+	if (!text) {
+		snprintf(errbuf, errlen, "%s: empty file", path);
+		return CL_ERR_CONFIG;
+	}
+	text[len] = '\0';
+	enum cl_err err = cl_config_load_string(text, out, errbuf, errlen);
+	free(text);
+	return err;
+}
+
+void cl_config_free(struct cl_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_areas; i++) {
+		free(cfg->areas[i].postcodes);
+		free(cfg->areas[i].estates);
+	}
+	for (size_t i = 0; i < cfg->n_teams; i++)
+		free(cfg->teams[i].rotation.members);
+	for (size_t i = 0; i < cfg->n_policies; i++)
+		free(cfg->policies[i].steps);
+	free(cfg->persons);
+	free(cfg->devices);
+	free(cfg->tokens);
+	free(cfg->areas);
+	free(cfg->teams);
+	free(cfg->policies);
+	cl_norm_rules_free(cfg->rules);
+	cl_texts_free(cfg->texts);
+	free(cfg);
+}

@@ -1,0 +1,257 @@
+/*
+ * core/escalate.c carries out the engine's plans inside the flush's
+ * transaction: it resolves step targets (on-duty primary, back-up, lead, a
+ * named person) through the roster at `now`, writes one outbox row per device
+ * of each person, records escalation events, and arms the next deadline. It
+ * also runs the deadlines that are due. It decides nothing itself: the
+ * decisions are engine.c's.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "careline/log.h"
+#include "service_internal.h"
+
+/* Due escalations handled per flush; the rest wait for the next pass so
+ * answers to new reports are not held up behind a backlog. */
+#define MAX_DUE_PER_FLUSH 2000
+#define MAX_DEVICES_PER_PERSON 8
+
+enum cl_err escalate_record(struct cl_service *svc, int64_t ticket_id, enum cl_ticket_event ev,
+			    enum cl_ticket_state from, enum cl_ticket_state to, const char *actor,
+			    const char *detail, int64_t now)
+{
+	struct cl_event_row e = {
+		.ticket_id = ticket_id,
+		.at_ms = now,
+		.actor = actor,
+		.event = cl_ticket_event_name(ev),
+		.from_state = cl_ticket_state_name(from),
+		.to_state = cl_ticket_state_name(to),
+		.detail = detail,
+	};
+	return cl_store_event_insert(svc->store, &e);
+}
+
+const struct cl_policy *escalate_policy_of(struct cl_service *svc, const struct cl_ticket *t)
+{
+	for (size_t i = 0; i < svc->cfg->n_policies; i++)
+		if (strcmp(svc->cfg->policies[i].id, t->policy) == 0)
+			return &svc->cfg->policies[i];
+	/* The policy left the configuration since the ticket was made. */
+	const struct cl_team *team = cl_config_team(svc->cfg, t->team);
+	if (team)
+		return t->urgency <= CL_P1 ? team->policy_acute : team->policy;
+	return svc->cfg->n_policies ? &svc->cfg->policies[0] : NULL;
+}
+
+struct person_set {
+	const char *ids[CL_STEP_MAX_TARGETS + 1];
+	size_t n;
+};
+
+static void person_add(struct person_set *set, const char *id)
+{
+	if (!id || !id[0])
+		return;
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->ids[i], id) == 0)
+			return;
+	if (set->n < sizeof(set->ids) / sizeof(set->ids[0]))
+		set->ids[set->n++] = id;
+}
+
+static void resolve_targets(struct cl_service *svc, const struct cl_ticket *t,
+			    const struct cl_policy_step *step, int64_t now, struct person_set *out)
+{
+	const struct cl_team *team = cl_config_team(svc->cfg, t->team);
+	struct cl_oncall oncall = {0};
+	bool have_oncall = team && cl_roster_oncall_at(team, now, &oncall) == CL_OK;
+	for (size_t i = 0; step && i < step->n_targets; i++) {
+		const struct cl_target *target = &step->targets[i];
+		switch (target->kind) {
+		case CL_TARGET_PRIMARY:
+			if (have_oncall)
+				person_add(out, oncall.primary);
+			break;
+		case CL_TARGET_BACKUP:
+			if (have_oncall)
+				person_add(out, oncall.backup);
+			break;
+		case CL_TARGET_LEAD:
+			if (team)
+				person_add(out, team->lead);
+			break;
+		case CL_TARGET_PERSON:
+			person_add(out, target->person);
+			break;
+		}
+	}
+	if (out->n == 0)
+		cl_warn("escalate.no_target", "ticket=%s team=%s step=%d", t->ref, t->team,
+			t->step);
+}
+
+/* One outbox row per device of person; a person with no device gets a
+ * failed row, so the gap shows in /metrics and the ticket's history. */
+static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket *t,
+				 const char *person, const char *kind, int64_t now)
+{
+	const struct cl_device *devices[MAX_DEVICES_PER_PERSON];
+	size_t n = cl_config_person_devices(svc->cfg, person, devices, MAX_DEVICES_PER_PERSON);
+	struct cl_notification row = {
+		.ticket_id = t->id,
+		.step = t->step,
+		.loop = t->loop,
+		.created_ms = now,
+	};
+	snprintf(row.person, sizeof(row.person), "%s", person);
+	snprintf(row.kind, sizeof(row.kind), "%s", kind);
+	if (n == 0) {
+		snprintf(row.channel, sizeof(row.channel), "none");
+		snprintf(row.target, sizeof(row.target), "-");
+		snprintf(row.last_error, sizeof(row.last_error), "no_contact");
+		row.state = CL_NOTIF_FAILED;
+		svc->fx.delta.notif_no_contact++;
+		cl_warn("escalate.no_contact", "ticket=%s person=%s", t->ref, person);
+		return cl_store_notification_insert(svc->store, &row);
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(row.channel, sizeof(row.channel), "mqtt");
+		snprintf(row.target, sizeof(row.target), "%s", devices[i]->id);
+		row.state = CL_NOTIF_PENDING;
+		row.next_attempt_ms = now;
+		enum cl_err err = cl_store_notification_insert(svc->store, &row);
+		if (err == CL_OK)
+			err = fx_send(svc, row.id, now);
+		if (err != CL_OK)
+			return err;
+	}
+	return CL_OK;
+}
+
+enum cl_err escalate_carry_out(struct cl_service *svc, struct cl_ticket *t,
+			       const struct cl_esc_plan *plan, const char *prev_acker,
+			       int64_t now)
+{
+	enum cl_err err = CL_OK;
+	if (plan->escalated) {
+		char detail[64];
+		snprintf(detail, sizeof(detail), "step=%d loop=%d%s", t->step, t->loop,
+			 plan->became_unhandled ? " unhandled=1" : "");
+		err = escalate_record(svc, t->id, CL_TEV_ESCALATE, t->state, t->state, "system",
+				      detail, now);
+		svc->fx.delta.escalations++;
+		cl_info("escalate.step", "ticket=%s step=%d loop=%d phase=%s", t->ref, t->step,
+			t->loop, cl_esc_phase_name(t->phase));
+	}
+	struct person_set people = {.n = 0};
+	if (plan->notify_acker)
+		person_add(&people, prev_acker);
+	if (plan->notify)
+		resolve_targets(svc, t, plan->notify, now, &people);
+	for (size_t i = 0; err == CL_OK && i < people.n; i++)
+		err = notify_person(svc, t, people.ids[i], "alert", now);
+	if (err == CL_OK && t->due_ms)
+		err = fx_deadline(svc, t->id, t->due_ms);
+	return err;
+}
+
+/* Persons alerted for a ticket, collected from its outbox rows. */
+struct alerted {
+	char ids[16][CL_ID_MAX];
+	size_t n;
+	const char *skip;
+};
+
+static void collect_alerted(void *ctx, const struct cl_notification *n)
+{
+	struct alerted *a = ctx;
+	if (strcmp(n->kind, "alert") != 0 || strcmp(n->person, a->skip) == 0)
+		return;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->ids[i], n->person) == 0)
+			return;
+	if (a->n < sizeof(a->ids) / sizeof(a->ids[0]))
+		snprintf(a->ids[a->n++], CL_ID_MAX, "%s", n->person);
+}
+
+enum cl_err escalate_tell_others(struct cl_service *svc, const struct cl_ticket *t,
+				 const char *actor, int64_t now)
+{
+	struct alerted a = {.n = 0, .skip = actor};
+	enum cl_err err = cl_store_notifications_of_ticket(svc->store, t->id, collect_alerted, &a);
+	for (size_t i = 0; err == CL_OK && i < a.n; i++) {
+		const struct cl_device *devices[1];
+		/* Persons with no device were never reached; nothing to update. */
+		if (cl_config_person_devices(svc->cfg, a.ids[i], devices, 1) == 0)
+			continue;
+		err = notify_person(svc, t, a.ids[i], "update", now);
+	}
+	return err;
+}
+
+static enum cl_err run_one(struct cl_service *svc, int64_t ticket_id, int64_t now)
+{
+	struct cl_ticket t;
+	enum cl_err err = cl_store_ticket_get(svc->store, ticket_id, &t);
+	if (err == CL_ERR_NOTFOUND)
+		return CL_OK;
+	if (err != CL_OK)
+		return err;
+	/* Stale timer: the deadline moved or went away since it was armed. */
+	if (t.due_ms == 0 || t.due_ms > now || !cl_ticket_is_open(&t))
+		return CL_OK;
+	const struct cl_policy *policy = escalate_policy_of(svc, &t);
+	if (!policy)
+		return CL_OK;
+	char prev_acker[CL_ID_MAX];
+	snprintf(prev_acker, sizeof(prev_acker), "%s", t.acked_by);
+	struct cl_esc_plan plan;
+	cl_engine_step(policy, &t, CL_ESC_IN_DUE, now, &plan);
+	if (plan.ack_timed_out) {
+		struct cl_ticket_result res;
+		cl_ticket_apply(&t, CL_TEV_ACK_TIMEOUT, "system", NULL, now, &res);
+		if (res.outcome == CL_TICKET_CHANGED) {
+			char detail[64];
+			snprintf(detail, sizeof(detail), "acked_by=%s", prev_acker);
+			err = escalate_record(svc, t.id, CL_TEV_ACK_TIMEOUT, res.from, res.to,
+					      "system", detail, now);
+			svc->fx.delta.ack_timeouts++;
+			cl_info("escalate.ack_timeout", "ticket=%s acked_by=%s", t.ref,
+				prev_acker);
+		}
+	}
+	t.updated_ms = now;
+	if (err == CL_OK)
+		err = escalate_carry_out(svc, &t, &plan, prev_acker, now);
+	if (err == CL_OK)
+		err = cl_store_ticket_update(svc->store, &t);
+	return err;
+}
+
+void escalate_run_due(struct cl_service *svc, int64_t now)
+{
+	struct cl_heap_entry e;
+	int handled = 0;
+	while (handled < MAX_DUE_PER_FLUSH && cl_heap_pop_due(&svc->deadlines, now, &e)) {
+		handled++;
+		if (fx_popped(svc, &e) != CL_OK)
+			cl_error("escalate.nomem", "ticket_id=%lld", (long long)e.id);
+		struct effects_mark mark;
+		fx_mark(svc, &mark);
+		if (cl_store_savepoint(svc->store) != CL_OK)
+			break;
+		enum cl_err err = run_one(svc, e.id, now);
+		if (err != CL_OK) {
+			/* Undo this ticket's step; its deadline is re-armed by the flush. */
+			cl_store_rollback_to(svc->store);
+			fx_rewind(svc, &mark);
+			fx_deadline(svc, e.id, now + 1000);
+			cl_error("escalate.failed", "ticket_id=%lld err=%s", (long long)e.id,
+				 cl_errcode(err));
+			continue;
+		}
+		cl_store_release(svc->store);
+	}
+}

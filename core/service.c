@@ -1,0 +1,521 @@
+/*
+ * core/service.c owns the job queue and the flush: group commit of every job
+ * queued in a loop pass inside one transaction (a savepoint per job), the
+ * after-commit effects (timers, outbox, metrics), the answers, and the read
+ * side (tickets, reports decrypted, events, on-call). The work of each job is
+ * in intake.c and actions.c; escalation in escalate.c; sending in outbox.c.
+ */
+#include "careline/service.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "careline/log.h"
+#include "careline/ref.h"
+#include "service_internal.h"
+
+static const char *const action_names[CL_ACTION__COUNT] = {
+	[CL_ACTION_ACK] = "ack",         [CL_ACTION_DECLINE] = "decline",
+	[CL_ACTION_TAKE] = "take",       [CL_ACTION_RESOLVE] = "resolve",
+	[CL_ACTION_NOTE] = "note",
+};
+
+const char *cl_action_name(enum cl_action_kind k)
+{
+	if ((unsigned)k >= CL_ACTION__COUNT)
+		return "unknown";
+	return action_names[k];
+}
+
+enum cl_err cl_action_parse(const char *s, enum cl_action_kind *out)
+{
+	for (int i = 0; i < CL_ACTION__COUNT; i++) {
+		if (s && strcmp(s, action_names[i]) == 0) {
+			*out = (enum cl_action_kind)i;
+			return CL_OK;
+		}
+	}
+	return CL_ERR_INVALID;
+}
+
+static void rebuild_deadline(void *ctx, int64_t id, int64_t due_ms)
+{
+	struct cl_service *svc = ctx;
+	cl_heap_push(&svc->deadlines, due_ms, id);
+}
+
+enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
+			   const struct cl_crypto *crypto, const struct cl_clock *clock,
+			   struct cl_service **out)
+{
+	*out = NULL;
+	struct cl_service *svc = calloc(1, sizeof(*svc));
+	if (!svc)
+		return CL_ERR_NOMEM;
+	svc->cfg = cfg;
+	svc->store = store;
+	svc->crypto = crypto;
+	svc->clock = clock;
+	cl_heap_init(&svc->deadlines);
+	cl_heap_init(&svc->outbox);
+	enum cl_err err = cl_store_tickets_with_deadline(store, rebuild_deadline, svc);
+	if (err == CL_OK)
+		err = outbox_rebuild(svc);
+	if (err != CL_OK) {
+		cl_service_free(svc);
+		return err;
+	}
+	cl_info("service.started", "deadlines=%zu outbox=%zu", svc->deadlines.n, svc->outbox.n);
+	*out = svc;
+	return CL_OK;
+}
+
+static void job_free(struct cl_job *job)
+{
+	cl_report_free(&job->report);
+	free(job->action.note);
+	free(job);
+}
+
+void cl_service_free(struct cl_service *svc)
+{
+	if (!svc)
+		return;
+	struct cl_job *job = svc->queue_head;
+	while (job) {
+		struct cl_job *next = job->next;
+		job_free(job);
+		job = next;
+	}
+	cl_heap_fini(&svc->deadlines);
+	cl_heap_fini(&svc->outbox);
+	free(svc->results);
+	free(svc->fx.deadlines);
+	free(svc->fx.sends);
+	free(svc->popped);
+	free(svc);
+}
+
+static void enqueue(struct cl_service *svc, struct cl_job *job)
+{
+	job->submitted_ms = cl_clock_now(svc->clock);
+	if (svc->queue_tail)
+		svc->queue_tail->next = job;
+	else
+		svc->queue_head = job;
+	svc->queue_tail = job;
+	svc->queued++;
+}
+
+struct cl_job *cl_service_submit_report(struct cl_service *svc, struct cl_report *r,
+					cl_report_done_fn done, void *ctx)
+{
+	struct cl_job *job = calloc(1, sizeof(*job));
+	if (!job) {
+		cl_report_free(r);
+		return NULL;
+	}
+	job->kind = JOB_REPORT;
+	job->report = *r;
+	cl_report_init(r);
+	job->report_done = done;
+	job->ctx = ctx;
+	enqueue(svc, job);
+	return job;
+}
+
+struct cl_job *cl_service_submit_action(struct cl_service *svc, struct cl_action *a,
+					cl_action_done_fn done, void *ctx)
+{
+	struct cl_job *job = calloc(1, sizeof(*job));
+	if (!job) {
+		free(a->note);
+		a->note = NULL;
+		return NULL;
+	}
+	job->kind = JOB_ACTION;
+	job->action = *a;
+	a->note = NULL;
+	job->action_done = done;
+	job->ctx = ctx;
+	enqueue(svc, job);
+	return job;
+}
+
+void cl_service_job_cancel(struct cl_job *job)
+{
+	if (job)
+		job->cancelled = true;
+}
+
+/* --- effects: applied only after commit ------------------------------------ */
+
+static enum cl_err push_entry(struct cl_heap_entry **v, size_t *n, size_t *cap, int64_t due,
+			      int64_t id)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct cl_heap_entry *p = realloc(*v, c * sizeof(*p));
+		if (!p)
+			return CL_ERR_NOMEM;
+		*v = p;
+		*cap = c;
+	}
+	(*v)[(*n)++] = (struct cl_heap_entry){due, id};
+	return CL_OK;
+}
+
+enum cl_err fx_deadline(struct cl_service *svc, int64_t ticket_id, int64_t due_ms)
+{
+	return push_entry(&svc->fx.deadlines, &svc->fx.n_deadlines, &svc->fx.cap_deadlines, due_ms,
+			  ticket_id);
+}
+
+enum cl_err fx_send(struct cl_service *svc, int64_t notification_id, int64_t at_ms)
+{
+	return push_entry(&svc->fx.sends, &svc->fx.n_sends, &svc->fx.cap_sends, at_ms,
+			  notification_id);
+}
+
+enum cl_err fx_popped(struct cl_service *svc, const struct cl_heap_entry *e)
+{
+	return push_entry(&svc->popped, &svc->n_popped, &svc->cap_popped, e->due_ms, e->id);
+}
+
+void fx_mark(struct cl_service *svc, struct effects_mark *m)
+{
+	m->n_deadlines = svc->fx.n_deadlines;
+	m->n_sends = svc->fx.n_sends;
+	m->delta = svc->fx.delta;
+}
+
+void fx_rewind(struct cl_service *svc, const struct effects_mark *m)
+{
+	svc->fx.n_deadlines = m->n_deadlines;
+	svc->fx.n_sends = m->n_sends;
+	svc->fx.delta = m->delta;
+}
+
+static void metrics_add(struct cl_metrics *m, const struct cl_metrics *d)
+{
+	for (int c = 0; c < CL_CHANNEL__COUNT; c++) {
+		m->reports[c] += d->reports[c];
+		m->duplicates[c] += d->duplicates[c];
+		m->rejected[c] += d->rejected[c];
+	}
+	m->notif_sent += d->notif_sent;
+	m->notif_failed += d->notif_failed;
+	m->notif_no_contact += d->notif_no_contact;
+	m->escalations += d->escalations;
+	m->ack_timeouts += d->ack_timeouts;
+	m->ack_count += d->ack_count;
+	m->ack_seconds_sum += d->ack_seconds_sum;
+	for (int b = 0; b < CL_METRICS_ACK_BUCKETS; b++)
+		m->ack_buckets[b] += d->ack_buckets[b];
+}
+
+void fx_apply(struct cl_service *svc)
+{
+	for (size_t i = 0; i < svc->fx.n_deadlines; i++)
+		cl_heap_push(&svc->deadlines, svc->fx.deadlines[i].due_ms, svc->fx.deadlines[i].id);
+	for (size_t i = 0; i < svc->fx.n_sends; i++)
+		cl_heap_push(&svc->outbox, svc->fx.sends[i].due_ms, svc->fx.sends[i].id);
+	metrics_add(&svc->metrics, &svc->fx.delta);
+}
+
+static void fx_clear(struct cl_service *svc)
+{
+	svc->fx.n_deadlines = 0;
+	svc->fx.n_sends = 0;
+	memset(&svc->fx.delta, 0, sizeof(svc->fx.delta));
+}
+
+/* --- the flush ---------------------------------------------------------- */
+
+static enum cl_err job_err(const struct cl_job *job)
+{
+	return job->kind == JOB_REPORT ? job->report_answer.err : job->action_answer.err;
+}
+
+static void job_set_err(struct cl_job *job, enum cl_err err)
+{
+	if (job->kind == JOB_REPORT)
+		job->report_answer.err = err;
+	else
+		job->action_answer.err = err;
+}
+
+/* Storage failures undo the job; input and state errors are answers. */
+static bool is_storage_err(enum cl_err err)
+{
+	return err == CL_AGAIN || err == CL_ERR_STORAGE || err == CL_ERR_NOMEM ||
+	       err == CL_ERR_CRYPTO || err == CL_ERR_IO;
+}
+
+static void run_job(struct cl_service *svc, struct cl_job *job, int64_t now)
+{
+	struct effects_mark mark;
+	fx_mark(svc, &mark);
+	if (cl_store_savepoint(svc->store) != CL_OK) {
+		job_set_err(job, CL_AGAIN);
+		return;
+	}
+	if (job->kind == JOB_REPORT)
+		intake_report(svc, job, now);
+	else
+		action_apply(svc, job, now);
+	if (is_storage_err(job_err(job))) {
+		cl_store_rollback_to(svc->store);
+		fx_rewind(svc, &mark);
+		job_set_err(job, CL_AGAIN);
+		return;
+	}
+	if (cl_store_release(svc->store) != CL_OK) {
+		fx_rewind(svc, &mark);
+		job_set_err(job, CL_AGAIN);
+	}
+}
+
+static bool escalation_due(struct cl_service *svc, int64_t now)
+{
+	struct cl_heap_entry top;
+	return cl_heap_peek(&svc->deadlines, &top) && top.due_ms <= now;
+}
+
+static void answer_jobs(struct cl_job *head)
+{
+	while (head) {
+		struct cl_job *next = head->next;
+		if (!head->cancelled) {
+			if (head->kind == JOB_REPORT && head->report_done)
+				head->report_done(head->ctx, &head->report_answer);
+			else if (head->kind == JOB_ACTION && head->action_done)
+				head->action_done(head->ctx, &head->action_answer);
+		}
+		job_free(head);
+		head = next;
+	}
+}
+
+void cl_service_flush(struct cl_service *svc)
+{
+	int64_t now = cl_clock_now(svc->clock);
+	struct cl_job *jobs = svc->queue_head;
+	size_t n_jobs = svc->queued;
+	svc->queue_head = svc->queue_tail = NULL;
+	svc->queued = 0;
+
+	if (jobs || svc->n_results || escalation_due(svc, now)) {
+		fx_clear(svc);
+		enum cl_err err = cl_store_begin(svc->store);
+		if (err == CL_OK) {
+			outbox_write_results(svc, now);
+			for (struct cl_job *job = jobs; job; job = job->next)
+				run_job(svc, job, now);
+			escalate_run_due(svc, now);
+			err = cl_store_commit(svc->store);
+		}
+		if (err == CL_OK) {
+			fx_apply(svc);
+			svc->n_results = 0;
+			svc->metrics.commits++;
+			svc->metrics.batched_jobs += n_jobs;
+		} else {
+			/* Nothing is durable: every job is told to retry. */
+			svc->metrics.commit_failures++;
+			cl_warn("service.commit_failed", "jobs=%zu err=%s", n_jobs, cl_errcode(err));
+			for (struct cl_job *job = jobs; job; job = job->next)
+				job_set_err(job, CL_AGAIN);
+			/* Deadlines consumed for rows that did not change are re-armed
+			 * a second from now, so a full disk does not spin the loop. */
+			for (size_t i = 0; i < svc->n_popped; i++)
+				cl_heap_push(&svc->deadlines, now + 1000, svc->popped[i].id);
+		}
+		svc->n_popped = 0;
+		fx_clear(svc);
+		answer_jobs(jobs);
+	}
+	outbox_send_due(svc, now);
+}
+
+int64_t cl_service_next_deadline(struct cl_service *svc)
+{
+	struct cl_heap_entry a, b;
+	bool has_a = cl_heap_peek(&svc->deadlines, &a);
+	bool has_b = cl_heap_peek(&svc->outbox, &b);
+	int64_t next = 0;
+	if (has_a)
+		next = a.due_ms;
+	if (has_b && (!next || b.due_ms < next))
+		next = b.due_ms;
+	/* Send results waiting to be written count as "now". */
+	if (svc->n_results && (!next || next > cl_clock_now(svc->clock)))
+		next = cl_clock_now(svc->clock);
+	return next;
+}
+
+/* --- reads ---------------------------------------------------------------- */
+
+enum cl_err cl_service_ticket(struct cl_service *svc, const char *ref, struct cl_ticket *out)
+{
+	int64_t id;
+	char canon[CL_REF_MAX];
+	if (!ref || !cl_ref_canonical(ref, canon) ||
+	    !cl_ref_to_id(cl_crypto_ref_key(svc->crypto), canon, &id))
+		return CL_ERR_NOTFOUND;
+	enum cl_err err = cl_store_ticket_get(svc->store, id, out);
+	if (err == CL_OK && strcmp(out->ref, canon) != 0)
+		return CL_ERR_NOTFOUND;
+	return err;
+}
+
+enum cl_err cl_service_tickets(struct cl_service *svc, const struct cl_ticket_filter *f,
+			       void (*fn)(void *ctx, const struct cl_ticket *t), void *ctx)
+{
+	return cl_store_tickets_list(svc->store, f, fn, ctx);
+}
+
+struct reports_ctx {
+	struct cl_service *svc;
+	void (*fn)(void *ctx, const struct cl_report_view *v);
+	void *ctx;
+	enum cl_err err;
+};
+
+/* The address is stored as its fields joined by the unit separator. */
+static void address_unpack(const char *s, struct cl_address *a)
+{
+	char *dst[] = {a->street, a->number, a->floor, a->side, a->postcode, a->city};
+	size_t len[] = {sizeof(a->street), sizeof(a->number), sizeof(a->floor),
+			sizeof(a->side),   sizeof(a->postcode), sizeof(a->city)};
+	memset(a, 0, sizeof(*a));
+	for (size_t i = 0; i < 6 && s; i++) {
+		const char *sep = strchr(s, '\x1f');
+		size_t n = sep ? (size_t)(sep - s) : strlen(s);
+		if (n >= len[i])
+			n = len[i] - 1;
+		memcpy(dst[i], s, n);
+		dst[i][n] = '\0';
+		s = sep ? sep + 1 : NULL;
+	}
+}
+
+static void on_report_row(void *vctx, const struct cl_report_row *row)
+{
+	struct reports_ctx *c = vctx;
+	struct cl_report_view v = {
+		.id = row->id,
+		.via = row->via,
+		.received_ms = row->received_ms,
+		.reporter_person = row->reporter_person,
+		.reporter_role = row->reporter_role,
+		.anonymous = row->anonymous,
+		.consent_callback = row->consent_callback,
+		.consent_disclose = row->consent_disclose,
+	};
+	char *plain[CL_RF__COUNT] = {0};
+	for (int f = 0; f < CL_RF__COUNT; f++) {
+		const struct cl_blob *b = &row->fields[f];
+		if (!b->data || b->len < CL_CRYPTO_OVERHEAD)
+			continue;
+		plain[f] = malloc(b->len - CL_CRYPTO_OVERHEAD + 1);
+		size_t n;
+		if (!plain[f] ||
+		    cl_crypto_open_field(c->svc->crypto, "report", row->id,
+					 cl_report_field_name((enum cl_report_field)f), b->data,
+					 b->len, plain[f], &n) != CL_OK) {
+			cl_error("service.decrypt_failed", "report=%lld field=%s",
+				 (long long)row->id, cl_report_field_name((enum cl_report_field)f));
+			free(plain[f]);
+			plain[f] = NULL;
+			c->err = CL_ERR_CRYPTO;
+			continue;
+		}
+		v.fields[f] = plain[f];
+	}
+	if (v.fields[CL_RF_ADDRESS])
+		address_unpack(v.fields[CL_RF_ADDRESS], &v.address);
+	c->fn(c->ctx, &v);
+	for (int f = 0; f < CL_RF__COUNT; f++) {
+		if (plain[f]) {
+			memset(plain[f], 0, strlen(plain[f]));
+			free(plain[f]);
+		}
+	}
+}
+
+enum cl_err cl_service_ticket_reports(struct cl_service *svc, const struct cl_ticket *t,
+				      void (*fn)(void *ctx, const struct cl_report_view *v),
+				      void *ctx)
+{
+	struct reports_ctx c = {svc, fn, ctx, CL_OK};
+	enum cl_err err = cl_store_reports_of_ticket(svc->store, t->id, on_report_row, &c);
+	return err != CL_OK ? err : c.err;
+}
+
+struct events_ctx {
+	struct cl_service *svc;
+	void (*fn)(void *ctx, const struct cl_event_row *e, const char *note);
+	void *ctx;
+};
+
+static void on_event_row(void *vctx, const struct cl_event_row *e)
+{
+	struct events_ctx *c = vctx;
+	char *note = NULL;
+	if (e->note.data && e->note.len >= CL_CRYPTO_OVERHEAD) {
+		note = malloc(e->note.len - CL_CRYPTO_OVERHEAD + 1);
+		size_t n;
+		if (note && cl_crypto_open_field(c->svc->crypto, "ticket_event", e->ticket_id,
+						 "note", e->note.data, e->note.len, note,
+						 &n) != CL_OK) {
+			free(note);
+			note = NULL;
+		}
+	}
+	c->fn(c->ctx, e, note);
+	free(note);
+}
+
+enum cl_err cl_service_ticket_events(struct cl_service *svc, const struct cl_ticket *t,
+				     void (*fn)(void *ctx, const struct cl_event_row *e,
+						const char *note),
+				     void *ctx)
+{
+	struct events_ctx c = {svc, fn, ctx};
+	return cl_store_events_of_ticket(svc->store, t->id, on_event_row, &c);
+}
+
+enum cl_err cl_service_oncall(struct cl_service *svc, const char *team, int64_t at_ms,
+			      struct cl_oncall *out)
+{
+	const struct cl_team *t = cl_config_team(svc->cfg, team);
+	if (!t)
+		return CL_ERR_NOTFOUND;
+	return cl_roster_oncall_at(t, at_ms, out);
+}
+
+const struct cl_metrics *cl_service_metrics(struct cl_service *svc)
+{
+	return &svc->metrics;
+}
+
+struct cl_metrics *cl_service_metrics_mut(struct cl_service *svc)
+{
+	return &svc->metrics;
+}
+
+const struct cl_config *cl_service_config(struct cl_service *svc)
+{
+	return svc->cfg;
+}
+
+struct cl_store *cl_service_store(struct cl_service *svc)
+{
+	return svc->store;
+}
+
+size_t cl_service_outbox_depth(struct cl_service *svc)
+{
+	return svc->outbox.n;
+}

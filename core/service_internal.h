@@ -1,0 +1,128 @@
+/*
+ * core/service_internal.h: the service's private state, shared by its files:
+ * service.c (jobs, flush, reads), intake.c (report → ticket), actions.c
+ * (ack/decline/take/resolve/note), escalate.c (engine plans → notifications)
+ * and outbox.c (deadlines, senders, results). Nobody else includes it.
+ */
+#ifndef CARELINE_SERVICE_INTERNAL_H
+#define CARELINE_SERVICE_INTERNAL_H
+
+#include "careline/crypto.h"
+#include "careline/engine.h"
+#include "careline/heap.h"
+#include "careline/service.h"
+
+enum job_kind { JOB_REPORT, JOB_ACTION };
+
+struct cl_job {
+	enum job_kind kind;
+	bool cancelled;
+	int64_t submitted_ms;
+	struct cl_report report;
+	struct cl_action action;
+	struct cl_report_answer report_answer;
+	struct cl_action_answer action_answer;
+	cl_report_done_fn report_done;
+	cl_action_done_fn action_done;
+	void *ctx;
+	struct cl_job *next;
+};
+
+/* A pending write of a notification's send outcome. */
+enum send_result_kind {
+	SEND_DISPATCHED, /* an attempt was made: count it, record when to retry */
+	SEND_DELIVERED,  /* the channel confirmed it */
+	SEND_FAILED,     /* the channel reported an error; the retry stands */
+	SEND_CANCELLED,  /* no longer needed */
+};
+
+struct send_result {
+	int64_t id;
+	enum send_result_kind kind;
+	int64_t retry_at_ms;
+	char error[64];
+};
+
+/* Things to do only after the transaction commits; truncated on rollback. */
+struct effects {
+	struct cl_heap_entry *deadlines; /* ticket id, due */
+	size_t n_deadlines, cap_deadlines;
+	struct cl_heap_entry *sends; /* notification id, when */
+	size_t n_sends, cap_sends;
+	struct cl_metrics delta;
+};
+
+struct effects_mark {
+	size_t n_deadlines;
+	size_t n_sends;
+	struct cl_metrics delta;
+};
+
+#define MAX_SENDERS 8
+
+struct cl_service {
+	const struct cl_config *cfg;
+	struct cl_store *store;
+	const struct cl_crypto *crypto;
+	const struct cl_clock *clock;
+
+	struct cl_job *queue_head, *queue_tail;
+	size_t queued;
+
+	struct cl_heap deadlines; /* escalation: (due, ticket id) */
+	struct cl_heap_entry *popped; /* deadlines consumed this flush: re-armed if it fails */
+	size_t n_popped, cap_popped;
+	struct cl_heap outbox;    /* notifications: (next attempt, id) */
+	size_t outbox_inflight;
+
+	struct send_result *results;
+	size_t n_results, cap_results;
+
+	struct effects fx;
+
+	struct cl_sender senders[MAX_SENDERS];
+	size_t n_senders;
+
+	struct cl_metrics metrics;
+};
+
+/* effects */
+enum cl_err fx_deadline(struct cl_service *svc, int64_t ticket_id, int64_t due_ms);
+enum cl_err fx_send(struct cl_service *svc, int64_t notification_id, int64_t at_ms);
+void fx_mark(struct cl_service *svc, struct effects_mark *m);
+void fx_rewind(struct cl_service *svc, const struct effects_mark *m);
+void fx_apply(struct cl_service *svc);
+
+/* intake.c: one report inside the open transaction. */
+void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now);
+
+/* actions.c: one action inside the open transaction. */
+void action_apply(struct cl_service *svc, struct cl_job *job, int64_t now);
+
+/* Remember a consumed deadline until the flush commits. */
+enum cl_err fx_popped(struct cl_service *svc, const struct cl_heap_entry *e);
+
+/* escalate.c */
+/* Record a ticket_event row (actor "system" for the engine). */
+enum cl_err escalate_record(struct cl_service *svc, int64_t ticket_id, enum cl_ticket_event ev,
+			    enum cl_ticket_state from, enum cl_ticket_state to, const char *actor,
+			    const char *detail, int64_t now);
+/* Carry out an engine plan: notify targets (and the previous acker), record
+ * escalation events, arm the next deadline. */
+enum cl_err escalate_carry_out(struct cl_service *svc, struct cl_ticket *t,
+			       const struct cl_esc_plan *plan, const char *prev_acker,
+			       int64_t now);
+/* Run all escalations due at now, each in its own savepoint. */
+void escalate_run_due(struct cl_service *svc, int64_t now);
+const struct cl_policy *escalate_policy_of(struct cl_service *svc, const struct cl_ticket *t);
+/* Tell the persons alerted for t (other than actor) who acknowledged or took it. */
+enum cl_err escalate_tell_others(struct cl_service *svc, const struct cl_ticket *t,
+				 const char *actor, int64_t now);
+
+/* outbox.c */
+enum cl_err outbox_rebuild(struct cl_service *svc);
+void outbox_write_results(struct cl_service *svc, int64_t now);
+void outbox_send_due(struct cl_service *svc, int64_t now);
+int64_t outbox_retry_delay(const struct cl_service *svc, int attempts);
+
+#endif

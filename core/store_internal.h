@@ -1,0 +1,92 @@
+/*
+ * core/store_internal.h: what the store's files share and nobody else sees:
+ * the connection, the prepared-statement cache and small bind/column helpers.
+ * Included only by core/store*.c.
+ */
+#ifndef CARELINE_STORE_INTERNAL_H
+#define CARELINE_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "careline/store.h"
+
+enum store_stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_HEALTH,
+	ST_REPORT_INSERT,
+	ST_REPORT_FIND,
+	ST_REPORTS_OF_TICKET,
+	ST_TICKET_INSERT,
+	ST_TICKET_UPDATE,
+	ST_TICKET_GET,
+	ST_TICKET_AT_ADDRESS,
+	ST_TICKETS_LIST_ALL,
+	ST_TICKETS_LIST_OPEN,
+	ST_TICKETS_LIST_ALL_TEAM,
+	ST_TICKETS_LIST_OPEN_TEAM,
+	ST_TICKETS_DEADLINE,
+	ST_TICKET_COUNTS,
+	ST_EVENT_INSERT,
+	ST_EVENTS_OF_TICKET,
+	ST_NOTIF_INSERT,
+	ST_NOTIF_GET,
+	ST_NOTIF_UPDATE,
+	ST_NOTIF_PENDING,
+	ST_NOTIF_OF_TICKET,
+	ST_NOTIF_COUNTS,
+	ST__COUNT
+};
+
+struct cl_store {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[ST__COUNT];
+	int64_t next_report_id;
+	int64_t next_ticket_id;
+};
+
+/* The columns every ticket read selects, in the order store_tickets.c reads
+ * them; `l` is the linked ticket (LEFT JOIN). */
+#define STORE_TICKET_COLS                                                                          \
+	"t.id, t.ref, t.kind, t.state, t.urgency, t.categories, t.area, t.team, t.policy,"          \
+	" t.address_hash, t.created_at, t.updated_at, t.acked_by, t.acked_at, t.taken_by,"         \
+	" t.taken_at, t.closed_reason, t.closed_at, t.linked_to, l.ref, t.esc_phase, t.esc_step,"  \
+	" t.esc_loop, t.due_at, t.unhandled"
+#define STORE_TICKET_FROM " FROM ticket t LEFT JOIN ticket l ON l.id = t.linked_to"
+
+#define STORE_NOTIF_COLS                                                                           \
+	"id, ticket_id, person, channel, target, kind, step, loop, state, attempts,"               \
+	" next_attempt_at, created_at, sent_at, answered_at, answer, last_error"
+
+/* Read a ticket / notification from the current row of a statement that
+ * selected STORE_TICKET_COLS / STORE_NOTIF_COLS. */
+void store_read_ticket(sqlite3_stmt *st, struct cl_ticket *t);
+void store_read_notification(sqlite3_stmt *st, struct cl_notification *n);
+
+/* The prepared statement id, reset and with bindings cleared; NULL (logged)
+ * if it cannot be prepared. */
+sqlite3_stmt *store_stmt(struct cl_store *s, enum store_stmt id);
+
+/* Log a SQLite failure once (event store.error) and map it to enum cl_err. */
+enum cl_err store_fail(struct cl_store *s, const char *what, int rc);
+
+/* Run a statement that returns no rows. */
+enum cl_err store_exec_stmt(struct cl_store *s, sqlite3_stmt *st, const char *what);
+
+/* Bind helpers: NULL text/blob binds SQL NULL. */
+void store_bind_text(sqlite3_stmt *st, int idx, const char *v);
+void store_bind_blob(sqlite3_stmt *st, int idx, struct cl_blob b);
+void store_bind_ms(sqlite3_stmt *st, int idx, int64_t v); /* 0 binds NULL */
+/* Copy column text into dst (empty for NULL). */
+void store_col_text(sqlite3_stmt *st, int col, char *dst, size_t len);
+struct cl_blob store_col_blob(sqlite3_stmt *st, int col);
+
+/* The schema migrations, in order; migration i brings the schema to i + 1. */
+extern const char *const store_migrations[];
+extern const int store_migration_count;
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * core/store_schema.c holds careline's schema as numbered migrations. Each
+ * entry moves the database one version forward; store.c applies the missing
+ * ones in a transaction at start and records the version in PRAGMA
+ * user_version. Never edit a landed migration: add the next one.
+ */
+#include "store_internal.h"
+
+const char *const store_migrations[] = {
+	/* 1: reports, tickets, events, the outbox. */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+
+	"CREATE TABLE ticket ("
+	" id INTEGER PRIMARY KEY,"
+	" ref TEXT NOT NULL UNIQUE,"
+	" kind TEXT NOT NULL CHECK (kind IN ('anonymous','named')),"
+	" state TEXT NOT NULL,"
+	" urgency TEXT NOT NULL,"
+	" categories TEXT NOT NULL,"
+	" area TEXT NOT NULL,"
+	" team TEXT NOT NULL,"
+	" policy TEXT NOT NULL,"
+	" address_hash BLOB,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" acked_by TEXT, acked_at INTEGER,"
+	" taken_by TEXT, taken_at INTEGER,"
+	" closed_reason TEXT, closed_at INTEGER,"
+	" linked_to INTEGER REFERENCES ticket(id),"
+	" esc_phase TEXT NOT NULL,"
+	" esc_step INTEGER NOT NULL,"
+	" esc_loop INTEGER NOT NULL,"
+	" due_at INTEGER,"
+	" unhandled INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX ticket_open_address ON ticket(address_hash) WHERE state <> 'closed';"
+	"CREATE INDEX ticket_due ON ticket(due_at) WHERE due_at IS NOT NULL;"
+	"CREATE INDEX ticket_state ON ticket(state, id);"
+
+	"CREATE TABLE report ("
+	" id INTEGER PRIMARY KEY,"
+	" channel TEXT NOT NULL,"
+	" key TEXT NOT NULL,"
+	" via TEXT NOT NULL,"
+	" received_at INTEGER NOT NULL,"
+	" ticket_id INTEGER NOT NULL REFERENCES ticket(id),"
+	" reporter_person TEXT,"
+	" reporter_role TEXT,"
+	" anonymous INTEGER NOT NULL,"
+	" consent_callback INTEGER NOT NULL,"
+	" consent_disclose INTEGER NOT NULL,"
+	" text_enc BLOB, address_enc BLOB, reporter_name_enc BLOB, reporter_phone_enc BLOB,"
+	" reporter_org_enc BLOB, resident_name_enc BLOB, observed_by_enc BLOB,"
+	" phone_hash BLOB,"
+	" answer_state TEXT NOT NULL,"
+	" UNIQUE (channel, key));"
+	"CREATE INDEX report_ticket ON report(ticket_id);"
+
+	"CREATE TABLE ticket_event ("
+	" id INTEGER PRIMARY KEY,"
+	" ticket_id INTEGER NOT NULL REFERENCES ticket(id),"
+	" at INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" event TEXT NOT NULL,"
+	" from_state TEXT NOT NULL,"
+	" to_state TEXT NOT NULL,"
+	" detail TEXT,"
+	" note_enc BLOB);"
+	"CREATE INDEX ticket_event_ticket ON ticket_event(ticket_id, id);"
+
+	"CREATE TABLE notification ("
+	" id INTEGER PRIMARY KEY,"
+	" ticket_id INTEGER NOT NULL REFERENCES ticket(id),"
+	" person TEXT NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" target TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" step INTEGER NOT NULL,"
+	" loop INTEGER NOT NULL,"
+	" state TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_attempt_at INTEGER,"
+	" created_at INTEGER NOT NULL,"
+	" sent_at INTEGER,"
+	" answered_at INTEGER,"
+	" answer TEXT,"
+	" last_error TEXT);"
+	"CREATE INDEX notification_pending ON notification(next_attempt_at) WHERE state = 'pending';"
+	"CREATE INDEX notification_ticket ON notification(ticket_id);",
+};
+
+const int store_migration_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

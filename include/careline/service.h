@@ -1,0 +1,170 @@
+/*
+ * include/careline/service.h: the core's face to the gateway. Channels submit
+ * reports and actions as jobs; once per loop pass the loop calls
+ * cl_service_flush, which commits every queued job in one SQLite transaction
+ * (group commit; one savepoint per job), runs due escalations, records send
+ * results, then answers each job through its callback and hands due
+ * notifications to the registered senders. Nothing is answered before it is
+ * durable. Reads (ticket lists, details, on-call) need no transaction.
+ * Single-threaded: everything runs on the loop thread.
+ */
+#ifndef CARELINE_SERVICE_H
+#define CARELINE_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "careline/clock.h"
+#include "careline/config.h"
+#include "careline/err.h"
+#include "careline/metrics.h"
+#include "careline/report.h"
+#include "careline/roster.h"
+#include "careline/store.h"
+#include "careline/ticket.h"
+
+struct cl_service;
+struct cl_crypto;
+struct cl_job;
+
+enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
+			   const struct cl_crypto *crypto, const struct cl_clock *clock,
+			   struct cl_service **out);
+void cl_service_free(struct cl_service *svc);
+
+/* --- reports --------------------------------------------------------------- */
+
+struct cl_report_answer {
+	enum cl_err err;  /* CL_OK, or CL_AGAIN when nothing could be committed */
+	bool duplicate;   /* the same idempotency key was seen before */
+	char ref[CL_REF_MAX];
+	enum cl_ticket_state state; /* in the original answer */
+	enum cl_urgency urgency;
+	struct cl_categories categories;
+	enum cl_ticket_kind kind;
+	char linked_ref[CL_REF_MAX]; /* open ticket at the same address, or "" */
+};
+
+typedef void (*cl_report_done_fn)(void *ctx, const struct cl_report_answer *answer);
+
+/* Queue a report; the service takes over r's strings (r is reset). done is
+ * called after the pass's commit (or failure). Returns the job, or NULL when
+ * out of memory (r is then freed and done is not called). */
+struct cl_job *cl_service_submit_report(struct cl_service *svc, struct cl_report *r,
+					cl_report_done_fn done, void *ctx);
+
+/* --- actions on tickets ------------------------------------------------------ */
+
+enum cl_action_kind {
+	CL_ACTION_ACK,
+	CL_ACTION_DECLINE,
+	CL_ACTION_TAKE,
+	CL_ACTION_RESOLVE,
+	CL_ACTION_NOTE,
+	CL_ACTION__COUNT
+};
+const char *cl_action_name(enum cl_action_kind k);
+enum cl_err cl_action_parse(const char *s, enum cl_action_kind *out);
+
+struct cl_action {
+	enum cl_action_kind kind;
+	char ref[CL_REF_MAX];
+	int64_t notification_id; /* when answering an alert (MQTT); 0 otherwise */
+	char actor[CL_ID_MAX];   /* person id */
+	char reason[48];         /* closing reason for resolve */
+	char *note;              /* owned; encrypted before it is stored */
+};
+
+struct cl_action_answer {
+	enum cl_err err;         /* CL_OK, CL_ERR_NOTFOUND, CL_ERR_CONFLICT, CL_ERR_INVALID, CL_AGAIN */
+	char ref[CL_REF_MAX];
+	enum cl_ticket_state state;
+	bool changed;            /* false: it was already so (idempotent repeat) */
+	const char *conflict;    /* static code when err is CL_ERR_CONFLICT/INVALID */
+	char by[CL_ID_MAX];      /* who holds the ticket on conflict */
+	int64_t notification_id;
+};
+
+typedef void (*cl_action_done_fn)(void *ctx, const struct cl_action_answer *answer);
+
+/* Queue an action; the service takes over a->note. */
+struct cl_job *cl_service_submit_action(struct cl_service *svc, struct cl_action *a,
+					cl_action_done_fn done, void *ctx);
+
+/* The job will still be committed, but its callback is not called (the
+ * requester went away). */
+void cl_service_job_cancel(struct cl_job *job);
+
+/* --- the loop's side ------------------------------------------------------- */
+
+/* Commit queued jobs, run due escalations and send due notifications. */
+void cl_service_flush(struct cl_service *svc);
+/* Realtime ms of the next escalation deadline or outbox attempt; 0 if none. */
+int64_t cl_service_next_deadline(struct cl_service *svc);
+
+/* --- the outbox's senders ------------------------------------------------- */
+
+/* What a sender gets: the notification row and its ticket (borrowed for the
+ * call). The payload is built by the channel from these. */
+struct cl_outgoing {
+	const struct cl_notification *n;
+	const struct cl_ticket *t;
+	const char *lang; /* the recipient's language */
+	const char *area_name;
+};
+
+struct cl_sender {
+	const char *channel; /* matches cl_notification.channel ("mqtt") */
+	/* CL_OK: handed over, result follows via cl_service_send_result;
+	 * CL_AGAIN: cannot now (disconnected), retry with backoff. */
+	enum cl_err (*send)(void *ctx, const struct cl_outgoing *out);
+	void *ctx;
+};
+
+/* Register a sender (copied). At most 8. */
+enum cl_err cl_service_add_sender(struct cl_service *svc, const struct cl_sender *sender);
+/* A channel reports the outcome of a send (e.g. MQTT PUBACK). Recorded in the
+ * next flush. */
+void cl_service_send_result(struct cl_service *svc, int64_t notification_id, bool delivered,
+			    const char *error);
+
+/* --- reads ---------------------------------------------------------------- */
+
+/* Ticket by ref (case-insensitive). CL_ERR_NOTFOUND for unknown/invalid refs. */
+enum cl_err cl_service_ticket(struct cl_service *svc, const char *ref, struct cl_ticket *out);
+enum cl_err cl_service_tickets(struct cl_service *svc, const struct cl_ticket_filter *f,
+			       void (*fn)(void *ctx, const struct cl_ticket *t), void *ctx);
+
+/* A report with its personal fields decrypted (valid during the callback). */
+struct cl_report_view {
+	int64_t id;
+	const char *via;
+	int64_t received_ms;
+	const char *reporter_person;
+	const char *reporter_role;
+	bool anonymous;
+	bool consent_callback;
+	bool consent_disclose;
+	const char *fields[CL_RF__COUNT]; /* NULL when absent */
+	struct cl_address address;
+};
+enum cl_err cl_service_ticket_reports(struct cl_service *svc, const struct cl_ticket *t,
+				      void (*fn)(void *ctx, const struct cl_report_view *v),
+				      void *ctx);
+/* Events with their notes decrypted (note NULL when none). */
+enum cl_err cl_service_ticket_events(struct cl_service *svc, const struct cl_ticket *t,
+				     void (*fn)(void *ctx, const struct cl_event_row *e,
+						const char *note),
+				     void *ctx);
+
+enum cl_err cl_service_oncall(struct cl_service *svc, const char *team, int64_t at_ms,
+			      struct cl_oncall *out);
+
+const struct cl_metrics *cl_service_metrics(struct cl_service *svc);
+struct cl_metrics *cl_service_metrics_mut(struct cl_service *svc);
+const struct cl_config *cl_service_config(struct cl_service *svc);
+struct cl_store *cl_service_store(struct cl_service *svc);
+/* Queued notifications not yet confirmed (in memory). */
+size_t cl_service_outbox_depth(struct cl_service *svc);
+
+#endif
