@@ -14,13 +14,13 @@
 #include "service_internal.h"
 
 static const enum cl_ticket_event action_event[CL_ACTION__COUNT] = {
-	[CL_ACTION_ACK] = CL_TEV_ACK,         [CL_ACTION_DECLINE] = CL_TEV_DECLINE,
-	[CL_ACTION_TAKE] = CL_TEV_TAKE,       [CL_ACTION_RESOLVE] = CL_TEV_RESOLVE,
-	[CL_ACTION_NOTE] = CL_TEV_NOTE,
+    [CL_ACTION_ACK] = CL_TEV_ACK,   [CL_ACTION_DECLINE] = CL_TEV_DECLINE,
+    [CL_ACTION_TAKE] = CL_TEV_TAKE, [CL_ACTION_RESOLVE] = CL_TEV_RESOLVE,
+    [CL_ACTION_NOTE] = CL_TEV_NOTE,
 };
 
 static void refuse(struct cl_action_answer *a, enum cl_err err, const char *conflict,
-		   const char *by)
+                   const char *by)
 {
 	a->err = err;
 	a->conflict = conflict;
@@ -30,13 +30,13 @@ static void refuse(struct cl_action_answer *a, enum cl_err err, const char *conf
 /* Check an alert being answered; records the answer on its row. Returns
  * false (answer filled) when the action must not go ahead. */
 static bool check_notification(struct cl_service *svc, const struct cl_action *ac,
-			       const struct cl_ticket *t, struct cl_action_answer *a, int64_t now,
-			       enum cl_err *err)
+                               const struct cl_ticket *t, struct cl_action_answer *a, int64_t now,
+                               enum cl_err *err)
 {
 	struct cl_notification n;
 	*err = cl_store_notification_get(svc->store, ac->notification_id, &n);
-	if (*err == CL_ERR_NOTFOUND || (*err == CL_OK && (n.ticket_id != t->id ||
-							  strcmp(n.person, ac->actor) != 0))) {
+	if (*err == CL_ERR_NOTFOUND ||
+	    (*err == CL_OK && (n.ticket_id != t->id || strcmp(n.person, ac->actor) != 0))) {
 		*err = CL_OK;
 		refuse(a, CL_ERR_INVALID, "unknown_notification", NULL);
 		return false;
@@ -58,24 +58,24 @@ static bool check_notification(struct cl_service *svc, const struct cl_action *a
 }
 
 static enum cl_err record_action(struct cl_service *svc, const struct cl_ticket *t,
-				 const struct cl_action *ac, const struct cl_ticket_result *res,
-				 int64_t now)
+                                 const struct cl_action *ac, const struct cl_ticket_result *res,
+                                 int64_t now)
 {
 	char detail[96] = "";
 	if (ac->kind == CL_ACTION_RESOLVE)
 		snprintf(detail, sizeof(detail), "reason=%s", ac->reason);
 	if (ac->notification_id)
 		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
-			 "%snotification=%lld", detail[0] ? " " : "",
-			 (long long)ac->notification_id);
+		         "%snotification=%lld", detail[0] ? " " : "",
+		         (long long)ac->notification_id);
 	struct cl_event_row e = {
-		.ticket_id = t->id,
-		.at_ms = now,
-		.actor = ac->actor,
-		.event = cl_ticket_event_name(action_event[ac->kind]),
-		.from_state = cl_ticket_state_name(res->from),
-		.to_state = cl_ticket_state_name(res->to),
-		.detail = detail[0] ? detail : NULL,
+	    .ticket_id = t->id,
+	    .at_ms = now,
+	    .actor = ac->actor,
+	    .event = cl_ticket_event_name(action_event[ac->kind]),
+	    .from_state = cl_ticket_state_name(res->from),
+	    .to_state = cl_ticket_state_name(res->to),
+	    .detail = detail[0] ? detail : NULL,
 	};
 	unsigned char *sealed = NULL;
 	if (ac->note && ac->note[0]) {
@@ -84,7 +84,7 @@ static enum cl_err record_action(struct cl_service *svc, const struct cl_ticket 
 		if (!sealed)
 			return CL_ERR_NOMEM;
 		enum cl_err err = cl_crypto_seal_field(svc->crypto, "ticket_event", t->id, "note",
-						       ac->note, len, sealed, &out_len);
+		                                       ac->note, len, sealed, &out_len);
 		if (err != CL_OK) {
 			free(sealed);
 			return err;
@@ -136,8 +136,9 @@ void action_apply(struct cl_service *svc, struct cl_job *job, int64_t now)
 	cl_ticket_apply(&t, action_event[ac->kind], ac->actor, ac->reason, now, &res);
 	a->state = t.state;
 	if (res.outcome == CL_TICKET_REFUSED) {
-		refuse(a, strcmp(res.conflict, "invalid_reason") == 0 ? CL_ERR_INVALID
-								      : CL_ERR_CONFLICT,
+		refuse(a,
+		       strcmp(res.conflict, "invalid_reason") == 0 ? CL_ERR_INVALID
+		                                                   : CL_ERR_CONFLICT,
 		       res.conflict, res.by);
 		return;
 	}
@@ -177,5 +178,5 @@ void action_apply(struct cl_service *svc, struct cl_job *job, int64_t now)
 	if (first_ack && (ac->kind == CL_ACTION_ACK || ac->kind == CL_ACTION_TAKE))
 		cl_metrics_observe_ack(&svc->fx.delta, (double)(now - t.created_ms) / 1000.0);
 	cl_info("ticket.action", "ticket=%s action=%s by=%s state=%s", t.ref,
-		cl_action_name(ac->kind), ac->actor, cl_ticket_state_name(t.state));
+	        cl_action_name(ac->kind), ac->actor, cl_ticket_state_name(t.state));
 }

@@ -22,12 +22,30 @@
 #include "careline/texts.h"
 #include "careline/tz.h"
 
+/* Where each key was set, so that errors found after the whole file is read
+ * (cross references) can still name a line. */
+struct key_line {
+	char kind[32];
+	char id[CL_ID_MAX];
+	char name[24];
+	int line;
+	int section_line; /* the line of the key's [section] header */
+};
+
 struct parse_ctx {
 	struct cl_config *cfg;
 	char *err;
 	size_t errlen;
-	int line;
+	int line; /* named by fail(); 0 for none */
 	bool failed;
+	int fail_line;
+	/* the INI text as inih reads it, line by line (see read_line) */
+	const char *src;
+	size_t src_left;
+	int cur_line;
+	int section_line;
+	struct key_line *keys;
+	size_t n_keys;
 };
 
 static const char *const role_names[] = {"partner", "worker", "admin"};
@@ -51,9 +69,73 @@ static int fail(struct parse_ctx *p, const char *fmt, ...)
 			vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 		va_end(ap);
 	}
+	if (!p->failed)
+		p->fail_line = p->line;
 	p->failed = true;
 	return 0;
 }
+
+/* inih's reader for a string (like its own ini_parse_string), counting the
+ * lines it hands out, so handlers know the line they are called for. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_ctx *p = stream;
+	if (p->src_left == 0 || num < 2)
+		return NULL;
+	char *out = str;
+	while (num > 1 && p->src_left != 0) {
+		char c = *p->src++;
+		p->src_left--;
+		*out++ = c;
+		if (c == '\n')
+			break;
+		num--;
+	}
+	*out = '\0';
+	p->cur_line++;
+	const char *q = str;
+	while (*q == ' ' || *q == '\t')
+		q++;
+	if (*q == '[')
+		p->section_line = p->cur_line;
+	return str;
+}
+
+static void *grow(void *arrp, size_t *n, size_t sz);
+
+static void remember_key(struct parse_ctx *p, const char *kind, const char *id, const char *name)
+{
+	struct key_line *k = grow(&p->keys, &p->n_keys, sizeof(*k));
+	if (!k)
+		return; /* only the line number in a later message is lost */
+	snprintf(k->kind, sizeof(k->kind), "%s", kind);
+	snprintf(k->id, sizeof(k->id), "%s", id);
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	k->line = p->cur_line;
+	k->section_line = p->section_line;
+}
+
+/* The line of the nth `name` key in section [kind id]; with name NULL, or
+ * when there is no such key, the section's header line; 0 if unknown. */
+static int line_of(const struct parse_ctx *p, const char *kind, const char *id, const char *name,
+                   size_t nth)
+{
+	int section = 0;
+	for (size_t i = 0; i < p->n_keys; i++) {
+		const struct key_line *k = &p->keys[i];
+		if (strcmp(k->kind, kind) != 0 || strcmp(k->id, id) != 0)
+			continue;
+		if (!section)
+			section = k->section_line;
+		if (name && strcmp(k->name, name) == 0 && nth-- == 0)
+			return k->line;
+	}
+	return section;
+}
+
+/* fail() at the line of a key (see line_of). */
+#define FAIL_AT(p, kind, id, name, nth, ...)                                                       \
+	((p)->line = line_of((p), (kind), (id), (name), (nth)), fail((p), __VA_ARGS__))
 
 static bool copy_id(char *dst, size_t len, const char *src)
 {
@@ -190,7 +272,7 @@ const struct cl_area *cl_config_area(const struct cl_config *cfg, const char *id
 }
 
 size_t cl_config_person_devices(const struct cl_config *cfg, const char *person,
-				const struct cl_device **out, size_t max)
+                                const struct cl_device **out, size_t max)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_devices && n < max; i++)
@@ -243,7 +325,8 @@ static int set_http(struct parse_ctx *p, const char *name, const char *value)
 	struct cl_config *cfg = p->cfg;
 	long v;
 	if (strcmp(name, "listen") == 0) {
-		if (!copy_str(cfg->http_listen, sizeof(cfg->http_listen), value) || !strchr(value, ':'))
+		if (!copy_str(cfg->http_listen, sizeof(cfg->http_listen), value) ||
+		    !strchr(value, ':'))
 			return fail(p, "listen: expected HOST:PORT");
 	} else if (strcmp(name, "admin_socket") == 0) {
 		if (!copy_str(cfg->admin_socket, sizeof(cfg->admin_socket), value))
@@ -435,14 +518,15 @@ static int set_area(struct parse_ctx *p, const char *id, const char *name, const
 		if (!copy_str(a->name, sizeof(a->name), value))
 			return fail(p, "area %s: name too long", id);
 	} else if (strcmp(name, "postcodes") == 0) {
-		struct list_ctx l = {&a->postcodes, &a->n_postcodes, sizeof(a->postcodes[0]), false};
+		struct list_ctx l = {&a->postcodes, &a->n_postcodes, sizeof(a->postcodes[0]),
+		                     false};
 		if (!each_word(value, add_to_list, &l))
 			return fail(p, "area %s: bad postcode list", id);
 		for (size_t i = 0; i < a->n_postcodes; i++) {
 			long v;
 			if (!parse_long(a->postcodes[i], 1000, 9999, &v))
 				return fail(p, "area %s: postcode '%s' is not 4 digits", id,
-					    a->postcodes[i]);
+				            a->postcodes[i]);
 		}
 	} else if (strcmp(name, "estates") == 0) {
 		struct list_ctx l = {&a->estates, &a->n_estates, sizeof(a->estates[0]), true};
@@ -489,7 +573,7 @@ static int set_team(struct parse_ctx *p, const char *id, const char *name, const
 	}
 	if (strcmp(name, "rotation") == 0) {
 		struct list_ctx l = {&t->rotation.members, &t->rotation.n_members,
-				     sizeof(t->rotation.members[0]), false};
+		                     sizeof(t->rotation.members[0]), false};
 		if (!each_word(value, add_to_list, &l))
 			return fail(p, "team %s: bad rotation list", id);
 	} else if (strcmp(name, "handoff") == 0) {
@@ -542,7 +626,7 @@ static bool parse_step(const char *value, struct cl_policy_step *step)
 		else if (strcmp(tok, "lead") == 0)
 			t->kind = CL_TARGET_LEAD;
 		else if (strncmp(tok, "person:", 7) == 0 &&
-			 copy_id(t->person, sizeof(t->person), tok + 7))
+		         copy_id(t->person, sizeof(t->person), tok + 7))
 			t->kind = CL_TARGET_PERSON;
 		else
 			return false;
@@ -561,7 +645,7 @@ static int set_policy(struct parse_ctx *p, const char *id, const char *name, con
 		if (!copy_id(pol->id, sizeof(pol->id), id))
 			return fail(p, "policy id '%s' is not an id", id);
 		static const int64_t default_ack_timeout_s[CL_URGENCY__COUNT] = {300, 1800, 14400,
-										 86400};
+		                                                                 86400};
 		for (int u = 0; u < CL_URGENCY__COUNT; u++)
 			pol->ack_timeout_ms[u] = default_ack_timeout_s[u] * 1000;
 	}
@@ -571,9 +655,11 @@ static int set_policy(struct parse_ctx *p, const char *id, const char *name, con
 		if (!s)
 			return fail(p, "out of memory");
 		if (!parse_step(value, s))
-			return fail(p, "policy %s: step must be 'TARGET[,TARGET] SECONDS' with targets "
-				       "primary, backup, lead or person:ID",
-				    id);
+			return fail(
+			    p,
+			    "policy %s: step must be 'TARGET[,TARGET] SECONDS' with targets "
+			    "primary, backup, lead or person:ID",
+			    id);
 	} else if (strcmp(name, "final") == 0) {
 		if (!parse_step(value, &pol->final))
 			return fail(p, "policy %s: final must be 'TARGET[,TARGET] SECONDS'", id);
@@ -582,7 +668,7 @@ static int set_policy(struct parse_ctx *p, const char *id, const char *name, con
 			return fail(p, "policy %s: repeat must be 0..100", id);
 		pol->repeat = (int)v;
 	} else if (strncmp(name, "ack_timeout_p", 13) == 0 && name[13] >= '0' && name[13] <= '3' &&
-		   !name[14]) {
+	           !name[14]) {
 		int64_t ms;
 		if (!parse_seconds(value, &ms))
 			return fail(p, "policy %s: %s must be seconds (0 disables)", id, name);
@@ -596,7 +682,7 @@ static int set_policy(struct parse_ctx *p, const char *id, const char *name, con
 static int on_ini(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *p = user;
-	p->line = -1; /* inih's line number replaces this on error */
+	p->line = p->cur_line;
 	if (p->failed)
 		return 0;
 	char kind[32];
@@ -609,6 +695,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 	const char *id = space ? space + 1 : "";
 	while (*id == ' ')
 		id++;
+	remember_key(p, kind, id, name);
 
 	if (!space) {
 		if (strcmp(kind, "careline") == 0)
@@ -665,7 +752,7 @@ static bool check_person(struct parse_ctx *p, const char *what, const char *owne
 }
 
 static bool check_step(struct parse_ctx *p, const struct cl_policy *pol,
-		       const struct cl_policy_step *s)
+                       const struct cl_policy_step *s)
 {
 	for (size_t i = 0; i < s->n_targets; i++)
 		if (s->targets[i].kind == CL_TARGET_PERSON &&
@@ -678,36 +765,47 @@ static bool check_step(struct parse_ctx *p, const struct cl_policy *pol,
 static bool link_config(struct parse_ctx *p)
 {
 	struct cl_config *cfg = p->cfg;
-	p->line = 0;
 	for (size_t i = 0; i < cfg->n_policies; i++) {
 		struct cl_policy *pol = &cfg->policies[i];
 		if (pol->n_steps == 0 && pol->final.n_targets == 0)
-			return fail(p, "policy %s has no step and no final", pol->id), false;
-		for (size_t s = 0; s < pol->n_steps; s++)
+			return FAIL_AT(p, "policy", pol->id, NULL, 0,
+			               "policy %s has no step and no final", pol->id),
+			       false;
+		for (size_t s = 0; s < pol->n_steps; s++) {
+			p->line = line_of(p, "policy", pol->id, "step", s);
 			if (!check_step(p, pol, &pol->steps[s]))
 				return false;
+		}
+		p->line = line_of(p, "policy", pol->id, "final", 0);
 		if (!check_step(p, pol, &pol->final))
 			return false;
 	}
 	for (size_t i = 0; i < cfg->n_teams; i++) {
 		struct cl_team *t = &cfg->teams[i];
+		p->line = line_of(p, "team", t->id, "rotation", 0);
 		if (t->rotation.n_members == 0)
 			return fail(p, "team %s: rotation is empty", t->id), false;
 		for (size_t m = 0; m < t->rotation.n_members; m++)
 			if (!check_person(p, "team", t->id, t->rotation.members[m]))
 				return false;
-		if (!check_person(p, "team", t->id, t->backup) ||
-		    !check_person(p, "team", t->id, t->lead))
+		p->line = line_of(p, "team", t->id, "backup", 0);
+		if (!check_person(p, "team", t->id, t->backup))
+			return false;
+		p->line = line_of(p, "team", t->id, "lead", 0);
+		if (!check_person(p, "team", t->id, t->lead))
 			return false;
 		t->policy = policy_mut(cfg, t->policy_id);
 		if (!t->policy)
-			return fail(p, "team %s: unknown policy '%s'", t->id, t->policy_id), false;
+			return FAIL_AT(p, "team", t->id, "policy", 0, "team %s: unknown policy '%s'",
+			               t->id, t->policy_id),
+			       false;
 		t->policy_acute = t->policy;
 		if (t->policy_acute_id[0]) {
 			t->policy_acute = policy_mut(cfg, t->policy_acute_id);
 			if (!t->policy_acute)
-				return fail(p, "team %s: unknown policy_acute '%s'", t->id,
-					    t->policy_acute_id),
+				return FAIL_AT(p, "team", t->id, "policy_acute", 0,
+				               "team %s: unknown policy_acute '%s'", t->id,
+				               t->policy_acute_id),
 				       false;
 		}
 	}
@@ -715,27 +813,35 @@ static bool link_config(struct parse_ctx *p)
 		struct cl_area *a = &cfg->areas[i];
 		a->team = team_mut(cfg, a->team_id);
 		if (!a->team)
-			return fail(p, "area %s: unknown team '%s'", a->id, a->team_id), false;
+			return FAIL_AT(p, "area", a->id, "team", 0, "area %s: unknown team '%s'",
+			               a->id, a->team_id),
+			       false;
 	}
+	p->line = 0;
 	if (cfg->n_areas == 0)
 		return fail(p, "no [area ...] configured"), false;
 	if (cfg->default_area_id[0]) {
 		cfg->default_area = area_mut(cfg, cfg->default_area_id);
 		if (!cfg->default_area)
-			return fail(p, "routing: unknown default_area '%s'", cfg->default_area_id),
+			return FAIL_AT(p, "routing", "", "default_area", 0,
+			               "routing: unknown default_area '%s'", cfg->default_area_id),
 			       false;
 	}
-	for (size_t i = 0; i < cfg->n_devices; i++)
+	for (size_t i = 0; i < cfg->n_devices; i++) {
+		p->line = line_of(p, "device", cfg->devices[i].id, "person", 0);
 		if (!cfg->devices[i].person[0] ||
 		    !check_person(p, "device", cfg->devices[i].id, cfg->devices[i].person))
 			return fail(p, "device %s: no person", cfg->devices[i].id), false;
+	}
 	for (size_t i = 0; i < cfg->n_tokens; i++) {
 		struct cl_token *t = &cfg->tokens[i];
 		static const unsigned char zero[CL_CRYPTO_HASH_BYTES];
+		p->line = line_of(p, "token", t->name, NULL, 0);
 		if (cl_crypto_equal(t->secret_hash, zero, sizeof(zero)))
 			return fail(p, "token %s has no secret", t->name), false;
 		if (t->role == CL_ROLE_WORKER && !t->person[0])
 			return fail(p, "worker token %s needs a person", t->name), false;
+		p->line = line_of(p, "token", t->name, "person", 0);
 		if (!check_person(p, "token", t->name, t->person))
 			return false;
 	}
@@ -750,7 +856,7 @@ static enum cl_err load_rules_and_texts(struct cl_config *cfg, char *errbuf, siz
 		FILE *f = fopen(cfg->rules_file, "rb");
 		if (!f) {
 			snprintf(errbuf, errlen, "rules_file %s: %s", cfg->rules_file,
-				 strerror(errno));
+			         strerror(errno));
 			return CL_ERR_CONFIG;
 		}
 		fseek(f, 0, SEEK_END);
@@ -767,8 +873,8 @@ static enum cl_err load_rules_and_texts(struct cl_config *cfg, char *errbuf, siz
 		fclose(f);
 		rules = rules_text;
 	}
-	enum cl_err err = rules ? cl_norm_rules_load(rules, &cfg->rules, errbuf, errlen)
-				: CL_ERR_CONFIG;
+	enum cl_err err =
+	    rules ? cl_norm_rules_load(rules, &cfg->rules, errbuf, errlen) : CL_ERR_CONFIG;
 	free(rules_text);
 	if (err != CL_OK)
 		return CL_ERR_CONFIG;
@@ -778,7 +884,7 @@ static enum cl_err load_rules_and_texts(struct cl_config *cfg, char *errbuf, siz
 }
 
 enum cl_err cl_config_load_string(const char *ini, struct cl_config **out, char *errbuf,
-				  size_t errlen)
+                                  size_t errlen)
 {
 	char dummy[8];
 	if (!errbuf || !errlen) {
@@ -791,17 +897,18 @@ enum cl_err cl_config_load_string(const char *ini, struct cl_config **out, char 
 	if (!cfg)
 		return CL_ERR_NOMEM;
 	set_defaults(cfg);
-	struct parse_ctx p = {.cfg = cfg, .err = errbuf, .errlen = errlen};
-	int rc = ini_parse_string(ini, on_ini, &p);
-	if (rc != 0 && !p.failed) {
+	struct parse_ctx p = {
+		.cfg = cfg, .err = errbuf, .errlen = errlen, .src = ini, .src_left = strlen(ini)};
+	int rc = ini_parse_stream(read_line, &p, on_ini, &p);
+	/* inih returns the first bad line; a handler's error names its own. */
+	if (rc != 0 && (!p.failed || (rc > 0 && rc < p.fail_line))) {
+		p.failed = false;
 		p.line = rc;
 		fail(&p, "syntax error");
-	} else if (rc > 0 && p.failed) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "line %d: %s", rc, errbuf);
-		snprintf(errbuf, errlen, "%s", msg);
 	}
-	if (p.failed || !link_config(&p) || load_rules_and_texts(cfg, errbuf, errlen) != CL_OK) {
+	bool ok = !p.failed && link_config(&p);
+	free(p.keys);
+	if (!ok || load_rules_and_texts(cfg, errbuf, errlen) != CL_OK) {
 		cl_config_free(cfg);
 		return CL_ERR_CONFIG;
 	}

@@ -62,6 +62,14 @@ static enum cl_err sodium_ready(void)
 	return CL_OK;
 }
 
+enum cl_err cl_crypto_random(void *buf, size_t n)
+{
+	enum cl_err err = sodium_ready();
+	if (err == CL_OK)
+		randombytes_buf(buf, n);
+	return err;
+}
+
 enum cl_err cl_crypto_from_key(const unsigned char key[CL_CRYPTO_KEY_BYTES], uint32_t key_id,
                                struct cl_crypto **out)
 {

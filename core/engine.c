@@ -10,7 +10,7 @@
 
 /* Enter step `step` of loop `loop` (or the final step when past the end). */
 static void enter_step(const struct cl_policy *p, struct cl_ticket *t, int step, int loop,
-		       int64_t now, struct cl_esc_plan *plan)
+                       int64_t now, struct cl_esc_plan *plan)
 {
 	if ((size_t)step >= p->n_steps) {
 		if (loop < p->repeat && p->n_steps > 0) {
@@ -38,7 +38,7 @@ static void enter_step(const struct cl_policy *p, struct cl_ticket *t, int step,
 }
 
 static void advance(const struct cl_policy *p, struct cl_ticket *t, int64_t now,
-		    struct cl_esc_plan *plan)
+                    struct cl_esc_plan *plan)
 {
 	plan->escalated = true;
 	if (t->phase == CL_ESC_FINAL) {
@@ -51,7 +51,7 @@ static void advance(const struct cl_policy *p, struct cl_ticket *t, int64_t now,
 }
 
 void cl_engine_step(const struct cl_policy *p, struct cl_ticket *t, enum cl_esc_input input,
-		    int64_t now, struct cl_esc_plan *plan)
+                    int64_t now, struct cl_esc_plan *plan)
 {
 	memset(plan, 0, sizeof(*plan));
 	switch (input) {
@@ -88,8 +88,11 @@ void cl_engine_step(const struct cl_policy *p, struct cl_ticket *t, enum cl_esc_
 			advance(p, t, now, plan);
 		break;
 	case CL_ESC_IN_ACK: {
-		int64_t timeout = p->ack_timeout_ms[t->urgency < CL_URGENCY__COUNT ? t->urgency : 3];
-		t->phase = timeout > 0 ? CL_ESC_ACKED : CL_ESC_IDLE;
+		int64_t timeout =
+		    p->ack_timeout_ms[t->urgency < CL_URGENCY__COUNT ? t->urgency : 3];
+		/* Acknowledged even without a timeout (due 0), so a decline by
+		 * the acker still escalates from the current step. */
+		t->phase = CL_ESC_ACKED;
 		t->due_ms = timeout > 0 ? now + timeout : 0;
 		break;
 	}

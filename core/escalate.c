@@ -14,21 +14,21 @@
 
 /* Due escalations handled per flush; the rest wait for the next pass so
  * answers to new reports are not held up behind a backlog. */
-#define MAX_DUE_PER_FLUSH 2000
+#define MAX_DUE_PER_FLUSH      2000
 #define MAX_DEVICES_PER_PERSON 8
 
 enum cl_err escalate_record(struct cl_service *svc, int64_t ticket_id, enum cl_ticket_event ev,
-			    enum cl_ticket_state from, enum cl_ticket_state to, const char *actor,
-			    const char *detail, int64_t now)
+                            enum cl_ticket_state from, enum cl_ticket_state to, const char *actor,
+                            const char *detail, int64_t now)
 {
 	struct cl_event_row e = {
-		.ticket_id = ticket_id,
-		.at_ms = now,
-		.actor = actor,
-		.event = cl_ticket_event_name(ev),
-		.from_state = cl_ticket_state_name(from),
-		.to_state = cl_ticket_state_name(to),
-		.detail = detail,
+	    .ticket_id = ticket_id,
+	    .at_ms = now,
+	    .actor = actor,
+	    .event = cl_ticket_event_name(ev),
+	    .from_state = cl_ticket_state_name(from),
+	    .to_state = cl_ticket_state_name(to),
+	    .detail = detail,
 	};
 	return cl_store_event_insert(svc->store, &e);
 }
@@ -62,7 +62,7 @@ static void person_add(struct person_set *set, const char *id)
 }
 
 static void resolve_targets(struct cl_service *svc, const struct cl_ticket *t,
-			    const struct cl_policy_step *step, int64_t now, struct person_set *out)
+                            const struct cl_policy_step *step, int64_t now, struct person_set *out)
 {
 	const struct cl_team *team = cl_config_team(svc->cfg, t->team);
 	struct cl_oncall oncall = {0};
@@ -89,21 +89,21 @@ static void resolve_targets(struct cl_service *svc, const struct cl_ticket *t,
 	}
 	if (out->n == 0)
 		cl_warn("escalate.no_target", "ticket=%s team=%s step=%d", t->ref, t->team,
-			t->step);
+		        t->step);
 }
 
 /* One outbox row per device of person; a person with no device gets a
  * failed row, so the gap shows in /metrics and the ticket's history. */
 static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket *t,
-				 const char *person, const char *kind, int64_t now)
+                                 const char *person, const char *kind, int64_t now)
 {
 	const struct cl_device *devices[MAX_DEVICES_PER_PERSON];
 	size_t n = cl_config_person_devices(svc->cfg, person, devices, MAX_DEVICES_PER_PERSON);
 	struct cl_notification row = {
-		.ticket_id = t->id,
-		.step = t->step,
-		.loop = t->loop,
-		.created_ms = now,
+	    .ticket_id = t->id,
+	    .step = t->step,
+	    .loop = t->loop,
+	    .created_ms = now,
 	};
 	snprintf(row.person, sizeof(row.person), "%s", person);
 	snprintf(row.kind, sizeof(row.kind), "%s", kind);
@@ -131,19 +131,18 @@ static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket 
 }
 
 enum cl_err escalate_carry_out(struct cl_service *svc, struct cl_ticket *t,
-			       const struct cl_esc_plan *plan, const char *prev_acker,
-			       int64_t now)
+                               const struct cl_esc_plan *plan, const char *prev_acker, int64_t now)
 {
 	enum cl_err err = CL_OK;
 	if (plan->escalated) {
 		char detail[64];
 		snprintf(detail, sizeof(detail), "step=%d loop=%d%s", t->step, t->loop,
-			 plan->became_unhandled ? " unhandled=1" : "");
+		         plan->became_unhandled ? " unhandled=1" : "");
 		err = escalate_record(svc, t->id, CL_TEV_ESCALATE, t->state, t->state, "system",
-				      detail, now);
+		                      detail, now);
 		svc->fx.delta.escalations++;
 		cl_info("escalate.step", "ticket=%s step=%d loop=%d phase=%s", t->ref, t->step,
-			t->loop, cl_esc_phase_name(t->phase));
+		        t->loop, cl_esc_phase_name(t->phase));
 	}
 	struct person_set people = {.n = 0};
 	if (plan->notify_acker)
@@ -177,7 +176,7 @@ static void collect_alerted(void *ctx, const struct cl_notification *n)
 }
 
 enum cl_err escalate_tell_others(struct cl_service *svc, const struct cl_ticket *t,
-				 const char *actor, int64_t now)
+                                 const char *actor, int64_t now)
 {
 	struct alerted a = {.n = 0, .skip = actor};
 	enum cl_err err = cl_store_notifications_of_ticket(svc->store, t->id, collect_alerted, &a);
@@ -216,10 +215,9 @@ static enum cl_err run_one(struct cl_service *svc, int64_t ticket_id, int64_t no
 			char detail[64];
 			snprintf(detail, sizeof(detail), "acked_by=%s", prev_acker);
 			err = escalate_record(svc, t.id, CL_TEV_ACK_TIMEOUT, res.from, res.to,
-					      "system", detail, now);
+			                      "system", detail, now);
 			svc->fx.delta.ack_timeouts++;
-			cl_info("escalate.ack_timeout", "ticket=%s acked_by=%s", t.ref,
-				prev_acker);
+			cl_info("escalate.ack_timeout", "ticket=%s acked_by=%s", t.ref, prev_acker);
 		}
 	}
 	t.updated_ms = now;
@@ -249,7 +247,7 @@ void escalate_run_due(struct cl_service *svc, int64_t now)
 			fx_rewind(svc, &mark);
 			fx_deadline(svc, e.id, now + 1000);
 			cl_error("escalate.failed", "ticket_id=%lld err=%s", (long long)e.id,
-				 cl_errcode(err));
+			         cl_errcode(err));
 			continue;
 		}
 		cl_store_release(svc->store);

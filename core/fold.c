@@ -10,35 +10,35 @@
 
 /* U+00C0..U+00FF: what each code point folds to; "" for the two symbols. */
 static const char *const latin1[64] = {
-	"a",  "a", "a", "a", "ae", "aa", "ae", "c", "e", "e", "e", "e", "i", "i",  "i",  "i",
-	"d",  "n", "o", "o", "o",  "o",  "oe", "",  "oe", "u", "u", "u", "u", "y", "th", "ss",
-	"a",  "a", "a", "a", "ae", "aa", "ae", "c", "e", "e", "e", "e", "i", "i",  "i",  "i",
-	"d",  "n", "o", "o", "o",  "o",  "oe", "",  "oe", "u", "u", "u", "u", "y", "th", "y",
+    "a", "a", "a", "a", "ae", "aa", "ae", "c", "e",  "e", "e", "e", "i", "i", "i",  "i",
+    "d", "n", "o", "o", "o",  "o",  "oe", "",  "oe", "u", "u", "u", "u", "y", "th", "ss",
+    "a", "a", "a", "a", "ae", "aa", "ae", "c", "e",  "e", "e", "e", "i", "i", "i",  "i",
+    "d", "n", "o", "o", "o",  "o",  "oe", "",  "oe", "u", "u", "u", "u", "y", "th", "y",
 };
 
 /* U+0100..U+017F (Latin Extended-A): the base letter of each code point;
  * '2' marks the two ligatures handled below (U+0132/3 "ij", U+0152/3 "oe"). */
 static const char latin_ext_a[129] = "aaaaaacccccccc"
-				     "dddd"
-				     "eeeeeeeeee"
-				     "gggggggg"
-				     "hhhh"
-				     "iiiiiiiiii"
-				     "22"
-				     "jj"
-				     "kkk"
-				     "llllllllll"
-				     "nnnnnnnnn"
-				     "oooooo"
-				     "22"
-				     "rrrrrr"
-				     "ssssssss"
-				     "tttttt"
-				     "uuuuuuuuuuuu"
-				     "ww"
-				     "yyy"
-				     "zzzzzz"
-				     "s";
+                                     "dddd"
+                                     "eeeeeeeeee"
+                                     "gggggggg"
+                                     "hhhh"
+                                     "iiiiiiiiii"
+                                     "22"
+                                     "jj"
+                                     "kkk"
+                                     "llllllllll"
+                                     "nnnnnnnnn"
+                                     "oooooo"
+                                     "22"
+                                     "rrrrrr"
+                                     "ssssssss"
+                                     "tttttt"
+                                     "uuuuuuuuuuuu"
+                                     "ww"
+                                     "yyy"
+                                     "zzzzzz"
+                                     "s";
 _Static_assert(sizeof(latin_ext_a) == 129, "one letter per code point U+0100..U+017F");
 
 /* Decodes one UTF-8 sequence at s (n bytes available). Returns its length and

@@ -18,7 +18,7 @@
 
 /* The original answer for a key seen before. */
 static void answer_duplicate(struct cl_service *svc, struct cl_job *job, int64_t ticket_id,
-			     const char *state)
+                             const char *state)
 {
 	struct cl_report_answer *a = &job->report_answer;
 	struct cl_ticket t;
@@ -62,7 +62,7 @@ static void merge_address(struct cl_address *dst, const struct cl_address *src)
 static void address_pack(const struct cl_address *a, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", a->street, a->number, a->floor,
-		 a->side, a->postcode, a->city);
+	         a->side, a->postcode, a->city);
 }
 
 /* Encrypted report fields; freed by seal_free. */
@@ -71,7 +71,7 @@ struct sealed {
 };
 
 static enum cl_err seal(struct cl_service *svc, int64_t report_id, enum cl_report_field f,
-			const char *plain, struct cl_report_row *row, struct sealed *s)
+                        const char *plain, struct cl_report_row *row, struct sealed *s)
 {
 	if (!plain || !plain[0])
 		return CL_OK;
@@ -80,9 +80,9 @@ static enum cl_err seal(struct cl_service *svc, int64_t report_id, enum cl_repor
 	if (!s->buf[f])
 		return CL_ERR_NOMEM;
 	size_t out_len;
-	enum cl_err err = cl_crypto_seal_field(svc->crypto, "report", report_id,
-					       cl_report_field_name(f), plain, len, s->buf[f],
-					       &out_len);
+	enum cl_err err =
+	    cl_crypto_seal_field(svc->crypto, "report", report_id, cl_report_field_name(f), plain,
+	                         len, s->buf[f], &out_len);
 	if (err != CL_OK)
 		return err;
 	row->fields[f] = (struct cl_blob){s->buf[f], out_len};
@@ -116,7 +116,7 @@ void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now)
 	int64_t known_ticket;
 	char known_state[24];
 	enum cl_err err = cl_store_report_find(svc->store, r->idem_ns, r->key, &known_ticket,
-					       known_state, sizeof(known_state));
+	                                       known_state, sizeof(known_state));
 	if (err == CL_OK) {
 		answer_duplicate(svc, job, known_ticket, known_state);
 		return;
@@ -177,7 +177,7 @@ void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now)
 		cl_crypto_hash(svc->crypto, "address", link_key, strlen(link_key), t.address_hash);
 		t.has_address_hash = true;
 		err = cl_store_ticket_open_at_address(svc->store, t.address_hash, &t.linked_to,
-						      t.linked_ref);
+		                                      t.linked_ref);
 		if (err != CL_OK && err != CL_ERR_NOTFOUND) {
 			a->err = err;
 			return;
@@ -198,18 +198,18 @@ void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now)
 	int64_t report_id = cl_store_next_report_id(svc->store);
 	const char *phone = anonymous && !r->consent_callback ? NULL : r->reporter_phone;
 	struct cl_report_row row = {
-		.id = report_id,
-		.ns = r->idem_ns,
-		.key = r->key,
-		.via = cl_channel_name(r->via),
-		.received_ms = job->submitted_ms,
-		.ticket_id = t.id,
-		.reporter_person = anonymous ? NULL : r->reporter_person,
-		.reporter_role = anonymous ? NULL : r->reporter_role,
-		.anonymous = anonymous,
-		.consent_callback = r->consent_callback,
-		.consent_disclose = !anonymous && r->consent_disclose_name,
-		.answer_state = cl_ticket_state_name(t.state),
+	    .id = report_id,
+	    .ns = r->idem_ns,
+	    .key = r->key,
+	    .via = cl_channel_name(r->via),
+	    .received_ms = job->submitted_ms,
+	    .ticket_id = t.id,
+	    .reporter_person = anonymous ? NULL : r->reporter_person,
+	    .reporter_role = anonymous ? NULL : r->reporter_role,
+	    .anonymous = anonymous,
+	    .consent_callback = r->consent_callback,
+	    .consent_disclose = !anonymous && r->consent_disclose_name,
+	    .answer_state = cl_ticket_state_name(t.state),
 	};
 	struct sealed sealed = {{0}};
 	char packed[256];
@@ -242,15 +242,16 @@ void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now)
 		return;
 	}
 
-	const char *actor = anonymous ? "anonymous" : r->reporter_person ? r->reporter_person
-									  : "reporter";
+	const char *actor = anonymous            ? "anonymous"
+	                    : r->reporter_person ? r->reporter_person
+	                                         : "reporter";
 	char detail[64];
 	snprintf(detail, sizeof(detail), "via=%s", cl_channel_name(r->via));
 	err = escalate_record(svc, t.id, CL_TEV_CREATE, CL_TICKET_NEW, CL_TICKET_NEW, actor, detail,
-			      now);
+	                      now);
 	if (err == CL_OK)
-		err = escalate_record(svc, t.id, CL_TEV_NOTIFY, CL_TICKET_NEW, t.state, "system", NULL,
-				      now);
+		err = escalate_record(svc, t.id, CL_TEV_NOTIFY, CL_TICKET_NEW, t.state, "system",
+		                      NULL, now);
 	if (err == CL_OK)
 		err = escalate_carry_out(svc, &t, &plan, NULL, now);
 	if (err != CL_OK) {

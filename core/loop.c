@@ -18,7 +18,7 @@
 
 #include "careline/log.h"
 
-#define MAX_HOOKS 8
+#define MAX_HOOKS  8
 #define MAX_EVENTS 64
 
 struct cl_loop_watch {
@@ -81,7 +81,7 @@ static void on_signal(void *ctx, uint32_t events)
 }
 
 static enum cl_err watch_internal(struct cl_loop *loop, struct cl_loop_watch *w, int fd,
-				  cl_loop_fd_fn fn)
+                                  cl_loop_fd_fn fn)
 {
 	w->fd = fd;
 	w->fn = fn;
@@ -153,7 +153,7 @@ void cl_loop_free(struct cl_loop *loop)
 }
 
 enum cl_err cl_loop_add(struct cl_loop *loop, int fd, uint32_t events, cl_loop_fd_fn fn, void *ctx,
-			struct cl_loop_watch **out)
+                        struct cl_loop_watch **out)
 {
 	struct cl_loop_watch *w = calloc(1, sizeof(*w));
 	if (!w)

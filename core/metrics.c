@@ -5,7 +5,7 @@
 #include "careline/metrics.h"
 
 const double cl_metrics_ack_bounds[CL_METRICS_ACK_BUCKETS - 1] = {10,  30,   60,   120, 300,
-								   600, 1800, 3600, 7200};
+                                                                  600, 1800, 3600, 7200};
 
 void cl_metrics_observe_ack(struct cl_metrics *m, double seconds)
 {

@@ -18,8 +18,8 @@
 #define MAX_TEXT         4096 /* bytes of a report that are examined */
 #define MAX_TOKENS       (MAX_TEXT / 2 + 8)
 #define FBUF_LEN         (3 * MAX_TEXT + 16)
-#define MAX_GAP          3  /* words a "..." may stand for */
-#define MAX_GAPS         2  /* "..." per phrase */
+#define MAX_GAP          3 /* words a "..." may stand for */
+#define MAX_GAPS         2 /* "..." per phrase */
 #define MAX_PHRASE_WORDS 16
 #define MAX_CUES         32
 #define MAX_NAME         32
@@ -33,7 +33,7 @@ _Static_assert(FBUF_LEN <= UINT16_MAX, "token offsets fit 16 bits");
 enum { PAT_PREFIX = 1, PAT_GAP = 2 };
 enum { HIT_CATEGORY, HIT_CUE };
 
-struct pat { /* one word of a phrase */
+struct pat {          /* one word of a phrase */
 	uint32_t off; /* folded word in pool */
 	uint16_t len;
 	uint16_t flags;
@@ -60,6 +60,11 @@ struct word {
 	uint16_t len;
 };
 
+struct wordlist {
+	struct word *w;
+	size_t n, cap;
+};
+
 struct urule {
 	enum cl_urgency urgency;
 	uint32_t cats; /* all of these categories ... */
@@ -83,10 +88,8 @@ struct cl_norm_rules {
 	enum cl_urgency default_urgency;
 	char cues[MAX_CUES][MAX_NAME];
 	size_t ncues;
-	struct word *anon;
-	size_t nanon, anon_cap;
-	struct word *suffixes;
-	size_t nsuffixes, suffixes_cap;
+	struct wordlist anon;     /* [anonymous] prefix */
+	struct wordlist suffixes; /* [address] street_suffix */
 };
 
 struct loader {
@@ -147,9 +150,8 @@ static const char *trim(char *s)
 }
 
 /* Calls fn for each comma-separated, trimmed, non-empty item of value. */
-static int each_item(struct loader *ld, const char *value, int (*fn)(struct loader *, const char *,
-								    void *),
-		     void *arg)
+static int each_item(struct loader *ld, const char *value,
+                     int (*fn)(struct loader *, const char *, void *), void *arg)
 {
 	char buf[INI_MAX_LINE + 1];
 	snprintf(buf, sizeof(buf), "%s", value);
@@ -167,25 +169,21 @@ static int each_item(struct loader *ld, const char *value, int (*fn)(struct load
 	}
 }
 
-/* One folded word (the item must fold to exactly one word). */
+/* One folded word into the wordlist arg (the item must fold to one word). */
 static int add_word(struct loader *ld, const char *item, void *arg)
 {
-	struct cl_norm_rules *r = ld->r;
+	struct wordlist *list = arg;
 	char folded[2 * INI_MAX_LINE + 1];
 	size_t len = cl_fold(item, folded, sizeof(folded));
 	if (len == 0 || strchr(folded, ' '))
 		return fail(ld, "'%s' must be one word", item);
-	int is_suffix = arg != NULL;
-	struct word **arr = is_suffix ? &r->suffixes : &r->anon;
-	size_t *n = is_suffix ? &r->nsuffixes : &r->nanon;
-	size_t *cap = is_suffix ? &r->suffixes_cap : &r->anon_cap;
-	if (!grow(arr, cap, *n + 1, sizeof(**arr)))
+	if (!grow(&list->w, &list->cap, list->n + 1, sizeof(*list->w)))
 		return oom(ld);
-	struct word *w = &(*arr)[*n];
+	struct word *w = &list->w[list->n];
 	if (!pool_add(ld, folded, len, &w->off))
 		return 0;
 	w->len = (uint16_t)len;
-	(*n)++;
+	list->n++;
 	return 1;
 }
 
@@ -343,7 +341,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		struct hit hit;
 		if (strcmp(name, "match") != 0)
 			return fail(ld, "unknown key '%s' (expected match)", name);
-		if (sec[0] == 'c' && sec[1] == 'a') {
+		if (strcmp(sec, "category") == 0) {
 			enum cl_category cat;
 			if (cl_category_parse(arg, &cat) != CL_OK)
 				return fail(ld, "unknown category '%s'", arg);
@@ -353,8 +351,9 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 			int cue = find_cue(r, arg);
 			if (cue < 0) {
 				size_t n = strlen(arg);
-				if (n == 0 || n >= MAX_NAME || strspn(arg, "abcdefghijklmnopqrstuvwxyz"
-									  "0123456789_") != n)
+				if (n == 0 || n >= MAX_NAME ||
+				    strspn(arg, "abcdefghijklmnopqrstuvwxyz"
+				                "0123456789_") != n)
 					return fail(ld, "bad cue name '%s' (a-z, 0-9, _)", arg);
 				if (cl_category_parse(arg, &cat) == CL_OK)
 					return fail(ld, "cue '%s' has a category's name", arg);
@@ -377,12 +376,12 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	if (strcmp(sec, "anonymous") == 0) {
 		if (strcmp(name, "prefix") != 0)
 			return fail(ld, "unknown key '%s' (expected prefix)", name);
-		return each_item(ld, value, add_word, NULL);
+		return each_item(ld, value, add_word, &r->anon);
 	}
 	if (strcmp(sec, "address") == 0) {
 		if (strcmp(name, "street_suffix") != 0)
 			return fail(ld, "unknown key '%s' (expected street_suffix)", name);
-		return each_item(ld, value, add_word, r);
+		return each_item(ld, value, add_word, &r->suffixes);
 	}
 	if (strcmp(sec, "urgency") == 0) {
 		if (strcmp(name, "default") == 0) {
@@ -415,13 +414,13 @@ static size_t slot_index(uint32_t h, int prefix, size_t mask)
 }
 
 static struct slot *find_slot(const struct cl_norm_rules *r, const char *key, size_t len,
-			      uint32_t h, int prefix)
+                              uint32_t h, int prefix)
 {
 	size_t mask = r->nslots - 1;
 	for (size_t i = slot_index(h, prefix, mask);; i = (i + 1) & mask) {
 		struct slot *s = &r->slots[i];
 		if (!s->used || (s->prefix == prefix && s->key_len == len &&
-				 memcmp(r->pool + s->key_off, key, len) == 0))
+		                 memcmp(r->pool + s->key_off, key, len) == 0))
 			return s;
 	}
 }
@@ -439,8 +438,8 @@ static int build_index(struct cl_norm_rules *r)
 		struct phrase *ph = &r->phrases[i];
 		const struct pat *p = &r->pats[ph->first];
 		int prefix = (p->flags & PAT_PREFIX) != 0;
-		struct slot *s = find_slot(r, r->pool + p->off, p->len, fnv(r->pool + p->off, p->len),
-					   prefix);
+		struct slot *s =
+		    find_slot(r, r->pool + p->off, p->len, fnv(r->pool + p->off, p->len), prefix);
 		if (!s->used) {
 			s->used = 1;
 			s->key_off = p->off;
@@ -473,7 +472,7 @@ static int long_line(const char *text)
 }
 
 enum cl_err cl_norm_rules_load(const char *ini_text, struct cl_norm_rules **out, char *errbuf,
-			       size_t errlen)
+                               size_t errlen)
 {
 	struct loader ld = {0};
 	enum cl_err err = CL_ERR_CONFIG;
@@ -505,7 +504,8 @@ enum cl_err cl_norm_rules_load(const char *ini_text, struct cl_norm_rules **out,
 	}
 	if (line > 0) {
 		if (!ld.err[0])
-			snprintf(ld.err, sizeof(ld.err), "syntax error (expected [section] or key = value)");
+			snprintf(ld.err, sizeof(ld.err),
+			         "syntax error (expected [section] or key = value)");
 		goto fail;
 	}
 	if (ld.r->nphrases == 0) {
@@ -532,7 +532,7 @@ fail:
 			snprintf(errbuf, errlen, "normalise rules line %d: %s", line, ld.err);
 		else
 			snprintf(errbuf, errlen, "normalise rules: %s",
-				 ld.err[0] ? ld.err : cl_strerror(err));
+			         ld.err[0] ? ld.err : cl_strerror(err));
 	}
 	cl_norm_rules_free(ld.r);
 	return err;
@@ -547,8 +547,8 @@ void cl_norm_rules_free(struct cl_norm_rules *rules)
 	free(rules->phrases);
 	free(rules->slots);
 	free(rules->urules);
-	free(rules->anon);
-	free(rules->suffixes);
+	free(rules->anon.w);
+	free(rules->suffixes.w);
 	free(rules);
 }
 
@@ -559,7 +559,7 @@ enum { SEP_DOT = 1, SEP_COMMA = 2, SEP_BREAK = 4, SEP_OTHER = 8 };
 #define SEP_CLAUSE (SEP_DOT | SEP_COMMA | SEP_BREAK)
 
 struct tok {
-	uint16_t f;      /* folded word at fbuf + f, NUL-terminated */
+	uint16_t f; /* folded word at fbuf + f, NUL-terminated */
 	uint16_t flen;
 	uint16_t o0, o1; /* the original chunk it came from: text[o0..o1) */
 	uint8_t sep;
@@ -620,7 +620,8 @@ static void tokenise(struct scratch *sc, const char *text, size_t from, size_t n
 			continue;
 		}
 		size_t j = i;
-		while (j < n && ((unsigned char)text[j] >= 0x80 || is_alnum((unsigned char)text[j])))
+		while (j < n &&
+		       ((unsigned char)text[j] >= 0x80 || is_alnum((unsigned char)text[j])))
 			j++;
 		memcpy(sc->chunk, text + i, j - i);
 		sc->chunk[j - i] = '\0';
@@ -667,7 +668,7 @@ static int word_is(const struct scratch *sc, size_t i, const char *w)
 /* ---- keyword matching ------------------------------------------------------- */
 
 static int pat_matches(const struct cl_norm_rules *r, const struct pat *p, const struct scratch *sc,
-		       size_t i)
+                       size_t i)
 {
 	const struct tok *t = &sc->toks[i];
 	if (t->flen < p->len || (!(p->flags & PAT_PREFIX) && t->flen != p->len))
@@ -677,7 +678,7 @@ static int pat_matches(const struct cl_norm_rules *r, const struct pat *p, const
 
 /* Do pats[0..np) match the words from i on, none after a clause break? */
 static int match_rest(const struct cl_norm_rules *r, const struct pat *p, size_t np,
-		      const struct scratch *sc, size_t i)
+                      const struct scratch *sc, size_t i)
 {
 	if (np == 0)
 		return 1;
@@ -696,7 +697,7 @@ static int match_rest(const struct cl_norm_rules *r, const struct pat *p, size_t
 }
 
 static void try_chain(const struct cl_norm_rules *r, const struct slot *s, const struct scratch *sc,
-		      size_t i, uint32_t *cats, uint32_t *cues)
+                      size_t i, uint32_t *cats, uint32_t *cues)
 {
 	for (int32_t k = s->head; k >= 0; k = r->phrases[k].next) {
 		const struct phrase *ph = &r->phrases[k];
@@ -711,7 +712,7 @@ static void try_chain(const struct cl_norm_rules *r, const struct slot *s, const
 /* Each word is looked up once whole and once per prefix length that some
  * phrase uses, with the hash computed incrementally: linear in the text. */
 static void match_keywords(const struct cl_norm_rules *r, const struct scratch *sc, uint32_t *cats,
-			   uint32_t *cues)
+                           uint32_t *cues)
 {
 	for (size_t i = 0; i < sc->ntok; i++) {
 		const char *w = word(sc, i);
@@ -852,14 +853,14 @@ static size_t floor_side(const struct scratch *sc, size_t i, struct cl_address *
 }
 
 static int ends_with_suffix(const struct cl_norm_rules *r, const struct scratch *sc, size_t i,
-			    int *exact)
+                            int *exact)
 {
 	const char *w = word(sc, i);
 	size_t len = sc->toks[i].flen;
 	if (w[0] >= '0' && w[0] <= '9')
 		return 0;
-	for (size_t k = 0; k < r->nsuffixes; k++) {
-		const struct word *s = &r->suffixes[k];
+	for (size_t k = 0; k < r->suffixes.n; k++) {
+		const struct word *s = &r->suffixes.w[k];
 		if (len >= s->len && memcmp(w + len - s->len, r->pool + s->off, s->len) == 0) {
 			*exact = len == s->len;
 			return 1;
@@ -912,11 +913,12 @@ static void set_city(struct cl_address *a, const struct scratch *sc, size_t i)
 		if (code)
 			break;
 	}
-	copy_span(a->city, sizeof(a->city), orig(sc, i), (size_t)(sc->toks[last].o1 - sc->toks[i].o0));
+	copy_span(a->city, sizeof(a->city), orig(sc, i),
+	          (size_t)(sc->toks[last].o1 - sc->toks[i].o0));
 }
 
 static void find_address(const struct cl_norm_rules *r, const struct scratch *sc,
-			 struct cl_address *a)
+                         struct cl_address *a)
 {
 	size_t number = SIZE_MAX;
 
@@ -962,7 +964,7 @@ static void find_address(const struct cl_norm_rules *r, const struct scratch *sc
 
 /* Is the first word an anonymity keyword? Returns where the body starts. */
 static size_t anonymous_prefix(const struct cl_norm_rules *r, const char *text, size_t n,
-			       struct scratch *sc)
+                               struct scratch *sc)
 {
 	size_t i = 0, j;
 	while (i < n && (unsigned char)text[i] < 0x80 && !is_alnum((unsigned char)text[i]))
@@ -975,15 +977,16 @@ static size_t anonymous_prefix(const struct cl_norm_rules *r, const char *text, 
 	sc->chunk[j - i] = '\0';
 	char folded[2 * 64 + 1];
 	size_t flen = cl_fold(sc->chunk, folded, sizeof(folded));
-	for (size_t k = 0; k < r->nanon; k++) {
-		const struct word *w = &r->anon[k];
+	for (size_t k = 0; k < r->anon.n; k++) {
+		const struct word *w = &r->anon.w[k];
 		if (w->len == flen && memcmp(folded, r->pool + w->off, flen) == 0) {
 			/* "ANONYM:", "anonym -", "Anonym." then blanks */
 			while (j < n && strchr(" \t\r\n:.,;-!", text[j]))
 				j++;
 			while (j + 2 < n && (unsigned char)text[j] == 0xE2 &&
 			       (unsigned char)text[j + 1] == 0x80 &&
-			       ((unsigned char)text[j + 2] == 0x93 || (unsigned char)text[j + 2] == 0x94)) {
+			       ((unsigned char)text[j + 2] == 0x93 ||
+			        (unsigned char)text[j + 2] == 0x94)) {
 				j += 3; /* en or em dash */
 				while (j < n && strchr(" \t\r\n:.,;-!", text[j]))
 					j++;
@@ -1008,7 +1011,7 @@ static enum cl_urgency urgency_of(const struct cl_norm_rules *rules, uint32_t ca
 
 /* Tokenises text after any anonymity prefix and matches every keyword. */
 static size_t scan(const struct cl_norm_rules *rules, const char *text, struct scratch *sc,
-		   uint32_t *cats, uint32_t *cues)
+                   uint32_t *cats, uint32_t *cues)
 {
 	size_t n = strnlen(text, MAX_TEXT);
 	size_t body = anonymous_prefix(rules, text, n, sc);
@@ -1039,15 +1042,17 @@ void cl_normalise(const struct cl_norm_rules *rules, const char *text, struct cl
 }
 
 enum cl_urgency cl_norm_urgency(const struct cl_norm_rules *rules, const struct cl_categories *cats,
-				const char *text)
+                                const char *text)
 {
 	struct scratch sc;
 	uint32_t found = 0, cues = 0, mask = 0;
 
 	if (text)
 		scan(rules, text, &sc, &found, &cues);
-	for (size_t i = 0; i < cats->n; i++)
-		mask |= 1u << cats->cats[i];
+	for (size_t i = 0; i < cats->n && i < CL_CAT__COUNT; i++) {
+		if ((unsigned)cats->cats[i] < CL_CAT__COUNT)
+			mask |= 1u << cats->cats[i];
+	}
 	return urgency_of(rules, mask, cues);
 }
 
@@ -1076,9 +1081,9 @@ bool cl_address_parse(const char *s, struct cl_address *out)
 		if (end > seg)
 			set_street(out, &sc, seg, end - 1);
 		set_number(out, &sc, i);
-		/* "14 B" */
+		/* "14 B" (but not "14 i Aarhus") */
 		if (i + 1 < sc.ntok && sc.toks[i + 1].flen == 1 && sc.toks[i + 1].sep == 0 &&
-		    word(&sc, i + 1)[0] >= 'a' && (i + 2 >= sc.ntok || sc.toks[i + 2].sep)) {
+		    word(&sc, i + 1)[0] >= 'a' && word(&sc, i + 1)[0] != 'i') {
 			size_t l = strlen(out->number);
 			if (l + 1 < sizeof(out->number) && out->number[l - 1] <= '9') {
 				out->number[l] = (char)(word(&sc, i + 1)[0] - 'a' + 'A');
@@ -1088,7 +1093,8 @@ bool cl_address_parse(const char *s, struct cl_address *out)
 		}
 		i++;
 	} else {
-		for (i = 0; i < sc.ntok && !(i > 0 && (sc.toks[i].sep & SEP_CLAUSE & ~SEP_DOT)); i++) {
+		for (i = 0; i < sc.ntok && !(i > 0 && (sc.toks[i].sep & SEP_CLAUSE & ~SEP_DOT));
+		     i++) {
 			if (word(&sc, i)[0] <= '9')
 				break;
 		}
@@ -1106,8 +1112,8 @@ bool cl_address_parse(const char *s, struct cl_address *out)
 			break;
 		}
 		if (is_floor(&sc, k) && k != number &&
-		    (word_is(&sc, k + 1, "sal") || (sc.toks[k].o1 < sc.n && s[sc.toks[k].o1] == '.') ||
-		     word(&sc, k)[0] > '9')) {
+		    (word_is(&sc, k + 1, "sal") ||
+		     (sc.toks[k].o1 < sc.n && s[sc.toks[k].o1] == '.') || word(&sc, k)[0] > '9')) {
 			copy_span(out->floor, sizeof(out->floor), word(&sc, k), sc.toks[k].flen);
 			i = k + 1;
 			break;
@@ -1124,7 +1130,7 @@ bool cl_address_parse(const char *s, struct cl_address *out)
 			last++;
 		if (last > k)
 			copy_span(out->city, sizeof(out->city), orig(&sc, k + 1),
-				  (size_t)(sc.toks[last].o1 - sc.toks[k + 1].o0));
+			          (size_t)(sc.toks[last].o1 - sc.toks[k + 1].o0));
 		break;
 	}
 	return !cl_address_empty(out);

@@ -36,7 +36,7 @@ int64_t outbox_retry_delay(const struct cl_service *svc, int attempts)
 }
 
 static void queue_result(struct cl_service *svc, int64_t id, enum send_result_kind kind,
-			 int64_t retry_at, const char *error)
+                         int64_t retry_at, const char *error)
 {
 	if (svc->n_results == svc->cap_results) {
 		size_t cap = svc->cap_results ? svc->cap_results * 2 : 256;
@@ -59,7 +59,7 @@ static void queue_result(struct cl_service *svc, int64_t id, enum send_result_ki
 }
 
 void cl_service_send_result(struct cl_service *svc, int64_t notification_id, bool delivered,
-			    const char *error)
+                            const char *error)
 {
 	queue_result(svc, notification_id, delivered ? SEND_DELIVERED : SEND_FAILED, 0, error);
 }
@@ -142,22 +142,22 @@ static void send_one(struct cl_service *svc, int64_t id, int64_t now)
 	queue_result(svc, id, SEND_DISPATCHED, retry_at, NULL);
 	if (!sender) {
 		cl_warn("outbox.no_sender", "notification=%lld channel=%s", (long long)id,
-			n.channel);
+		        n.channel);
 		return;
 	}
 	const struct cl_person *p = cl_config_person(svc->cfg, n.person);
 	const struct cl_area *area = cl_config_area(svc->cfg, t.area);
 	struct cl_outgoing out = {
-		.n = &n,
-		.t = &t,
-		.lang = p && p->lang[0] ? p->lang : svc->cfg->lang,
-		.area_name = area ? area->name : t.area,
+	    .n = &n,
+	    .t = &t,
+	    .lang = p && p->lang[0] ? p->lang : svc->cfg->lang,
+	    .area_name = area ? area->name : t.area,
 	};
 	enum cl_err err = sender->send(sender->ctx, &out);
 	if (err != CL_OK) {
 		svc->metrics.notif_failed++;
 		cl_debug("outbox.send_deferred", "notification=%lld attempt=%d err=%s",
-			 (long long)id, n.attempts + 1, cl_errcode(err));
+		         (long long)id, n.attempts + 1, cl_errcode(err));
 	}
 }
 

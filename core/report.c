@@ -12,29 +12,29 @@
 #include "careline/fold.h"
 
 static const char *const category_ids[CL_CAT__COUNT] = {
-	[CL_CAT_DANGER_TO_LIFE] = "danger_to_life",
-	[CL_CAT_THREATS_VIOLENCE] = "threats_violence",
-	[CL_CAT_AGITATION] = "agitation",
-	[CL_CAT_NOISE] = "noise",
-	[CL_CAT_NOT_SEEN] = "not_seen",
-	[CL_CAT_SQUALOR] = "squalor",
-	[CL_CAT_PROPERTY_DAMAGE] = "property_damage",
-	[CL_CAT_SELF_NEGLECT] = "self_neglect",
-	[CL_CAT_DISCHARGED] = "discharged",
-	[CL_CAT_MONEY_EVICTION] = "money_eviction",
-	[CL_CAT_CHILDREN] = "children",
-	[CL_CAT_OTHER] = "other",
+    [CL_CAT_DANGER_TO_LIFE] = "danger_to_life",
+    [CL_CAT_THREATS_VIOLENCE] = "threats_violence",
+    [CL_CAT_AGITATION] = "agitation",
+    [CL_CAT_NOISE] = "noise",
+    [CL_CAT_NOT_SEEN] = "not_seen",
+    [CL_CAT_SQUALOR] = "squalor",
+    [CL_CAT_PROPERTY_DAMAGE] = "property_damage",
+    [CL_CAT_SELF_NEGLECT] = "self_neglect",
+    [CL_CAT_DISCHARGED] = "discharged",
+    [CL_CAT_MONEY_EVICTION] = "money_eviction",
+    [CL_CAT_CHILDREN] = "children",
+    [CL_CAT_OTHER] = "other",
 };
 _Static_assert(sizeof(category_ids) / sizeof(category_ids[0]) == CL_CAT__COUNT,
-	       "a name for every category");
+               "a name for every category");
 
 static const char *const urgency_names[CL_URGENCY__COUNT] = {"P0", "P1", "P2", "P3"};
 
 static const char *const channel_names[CL_CHANNEL__COUNT] = {
-	[CL_CHANNEL_HTTP] = "http",
-	[CL_CHANNEL_MQTT] = "mqtt",
-	[CL_CHANNEL_SMS] = "sms",
-	[CL_CHANNEL_IVR] = "ivr",
+    [CL_CHANNEL_HTTP] = "http",
+    [CL_CHANNEL_MQTT] = "mqtt",
+    [CL_CHANNEL_SMS] = "sms",
+    [CL_CHANNEL_IVR] = "ivr",
 };
 
 const char *cl_category_id(enum cl_category cat)
@@ -66,7 +66,8 @@ bool cl_categories_has(const struct cl_categories *set, enum cl_category cat)
 
 void cl_categories_add(struct cl_categories *set, enum cl_category cat)
 {
-	if ((unsigned)cat >= CL_CAT__COUNT || cl_categories_has(set, cat) || set->n >= CL_CAT__COUNT)
+	if ((unsigned)cat >= CL_CAT__COUNT || cl_categories_has(set, cat) ||
+	    set->n >= CL_CAT__COUNT)
 		return;
 	set->cats[set->n++] = cat;
 }
@@ -79,7 +80,7 @@ char *cl_categories_format(const struct cl_categories *set, char *buf, size_t le
 	buf[0] = '\0';
 	for (size_t i = 0; i < set->n && used < len; i++) {
 		int n = snprintf(buf + used, len - used, "%s%s", i ? "," : "",
-				 category_ids[set->cats[i]]);
+		                 category_ids[set->cats[i]]);
 		if (n < 0)
 			break;
 		used += (size_t)n;

@@ -15,9 +15,8 @@
 #include "service_internal.h"
 
 static const char *const action_names[CL_ACTION__COUNT] = {
-	[CL_ACTION_ACK] = "ack",         [CL_ACTION_DECLINE] = "decline",
-	[CL_ACTION_TAKE] = "take",       [CL_ACTION_RESOLVE] = "resolve",
-	[CL_ACTION_NOTE] = "note",
+    [CL_ACTION_ACK] = "ack",         [CL_ACTION_DECLINE] = "decline", [CL_ACTION_TAKE] = "take",
+    [CL_ACTION_RESOLVE] = "resolve", [CL_ACTION_NOTE] = "note",
 };
 
 const char *cl_action_name(enum cl_action_kind k)
@@ -45,8 +44,8 @@ static void rebuild_deadline(void *ctx, int64_t id, int64_t due_ms)
 }
 
 enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
-			   const struct cl_crypto *crypto, const struct cl_clock *clock,
-			   struct cl_service **out)
+                           const struct cl_crypto *crypto, const struct cl_clock *clock,
+                           struct cl_service **out)
 {
 	*out = NULL;
 	struct cl_service *svc = calloc(1, sizeof(*svc));
@@ -108,7 +107,7 @@ static void enqueue(struct cl_service *svc, struct cl_job *job)
 }
 
 struct cl_job *cl_service_submit_report(struct cl_service *svc, struct cl_report *r,
-					cl_report_done_fn done, void *ctx)
+                                        cl_report_done_fn done, void *ctx)
 {
 	struct cl_job *job = calloc(1, sizeof(*job));
 	if (!job) {
@@ -125,7 +124,7 @@ struct cl_job *cl_service_submit_report(struct cl_service *svc, struct cl_report
 }
 
 struct cl_job *cl_service_submit_action(struct cl_service *svc, struct cl_action *a,
-					cl_action_done_fn done, void *ctx)
+                                        cl_action_done_fn done, void *ctx)
 {
 	struct cl_job *job = calloc(1, sizeof(*job));
 	if (!job) {
@@ -151,7 +150,7 @@ void cl_service_job_cancel(struct cl_job *job)
 /* --- effects: applied only after commit ------------------------------------ */
 
 static enum cl_err push_entry(struct cl_heap_entry **v, size_t *n, size_t *cap, int64_t due,
-			      int64_t id)
+                              int64_t id)
 {
 	if (*n == *cap) {
 		size_t c = *cap ? *cap * 2 : 64;
@@ -168,13 +167,13 @@ static enum cl_err push_entry(struct cl_heap_entry **v, size_t *n, size_t *cap, 
 enum cl_err fx_deadline(struct cl_service *svc, int64_t ticket_id, int64_t due_ms)
 {
 	return push_entry(&svc->fx.deadlines, &svc->fx.n_deadlines, &svc->fx.cap_deadlines, due_ms,
-			  ticket_id);
+	                  ticket_id);
 }
 
 enum cl_err fx_send(struct cl_service *svc, int64_t notification_id, int64_t at_ms)
 {
 	return push_entry(&svc->fx.sends, &svc->fx.n_sends, &svc->fx.cap_sends, at_ms,
-			  notification_id);
+	                  notification_id);
 }
 
 enum cl_err fx_popped(struct cl_service *svc, const struct cl_heap_entry *e)
@@ -323,7 +322,8 @@ void cl_service_flush(struct cl_service *svc)
 		} else {
 			/* Nothing is durable: every job is told to retry. */
 			svc->metrics.commit_failures++;
-			cl_warn("service.commit_failed", "jobs=%zu err=%s", n_jobs, cl_errcode(err));
+			cl_warn("service.commit_failed", "jobs=%zu err=%s", n_jobs,
+			        cl_errcode(err));
 			for (struct cl_job *job = jobs; job; job = job->next)
 				job_set_err(job, CL_AGAIN);
 			/* Deadlines consumed for rows that did not change are re-armed
@@ -348,8 +348,8 @@ int64_t cl_service_next_deadline(struct cl_service *svc)
 		next = a.due_ms;
 	if (has_b && (!next || b.due_ms < next))
 		next = b.due_ms;
-	/* Send results waiting to be written count as "now". */
-	if (svc->n_results && (!next || next > cl_clock_now(svc->clock)))
+	/* Queued jobs and send results waiting to be written count as "now". */
+	if ((svc->queued || svc->n_results) && (!next || next > cl_clock_now(svc->clock)))
 		next = cl_clock_now(svc->clock);
 	return next;
 }
@@ -370,7 +370,7 @@ enum cl_err cl_service_ticket(struct cl_service *svc, const char *ref, struct cl
 }
 
 enum cl_err cl_service_tickets(struct cl_service *svc, const struct cl_ticket_filter *f,
-			       void (*fn)(void *ctx, const struct cl_ticket *t), void *ctx)
+                               void (*fn)(void *ctx, const struct cl_ticket *t), void *ctx)
 {
 	return cl_store_tickets_list(svc->store, f, fn, ctx);
 }
@@ -386,8 +386,8 @@ struct reports_ctx {
 static void address_unpack(const char *s, struct cl_address *a)
 {
 	char *dst[] = {a->street, a->number, a->floor, a->side, a->postcode, a->city};
-	size_t len[] = {sizeof(a->street), sizeof(a->number), sizeof(a->floor),
-			sizeof(a->side),   sizeof(a->postcode), sizeof(a->city)};
+	size_t len[] = {sizeof(a->street), sizeof(a->number),   sizeof(a->floor),
+	                sizeof(a->side),   sizeof(a->postcode), sizeof(a->city)};
 	memset(a, 0, sizeof(*a));
 	for (size_t i = 0; i < 6 && s; i++) {
 		const char *sep = strchr(s, '\x1f');
@@ -404,14 +404,14 @@ static void on_report_row(void *vctx, const struct cl_report_row *row)
 {
 	struct reports_ctx *c = vctx;
 	struct cl_report_view v = {
-		.id = row->id,
-		.via = row->via,
-		.received_ms = row->received_ms,
-		.reporter_person = row->reporter_person,
-		.reporter_role = row->reporter_role,
-		.anonymous = row->anonymous,
-		.consent_callback = row->consent_callback,
-		.consent_disclose = row->consent_disclose,
+	    .id = row->id,
+	    .via = row->via,
+	    .received_ms = row->received_ms,
+	    .reporter_person = row->reporter_person,
+	    .reporter_role = row->reporter_role,
+	    .anonymous = row->anonymous,
+	    .consent_callback = row->consent_callback,
+	    .consent_disclose = row->consent_disclose,
 	};
 	char *plain[CL_RF__COUNT] = {0};
 	for (int f = 0; f < CL_RF__COUNT; f++) {
@@ -420,12 +420,11 @@ static void on_report_row(void *vctx, const struct cl_report_row *row)
 			continue;
 		plain[f] = malloc(b->len - CL_CRYPTO_OVERHEAD + 1);
 		size_t n;
-		if (!plain[f] ||
-		    cl_crypto_open_field(c->svc->crypto, "report", row->id,
-					 cl_report_field_name((enum cl_report_field)f), b->data,
-					 b->len, plain[f], &n) != CL_OK) {
+		if (!plain[f] || cl_crypto_open_field(c->svc->crypto, "report", row->id,
+		                                      cl_report_field_name((enum cl_report_field)f),
+		                                      b->data, b->len, plain[f], &n) != CL_OK) {
 			cl_error("service.decrypt_failed", "report=%lld field=%s",
-				 (long long)row->id, cl_report_field_name((enum cl_report_field)f));
+			         (long long)row->id, cl_report_field_name((enum cl_report_field)f));
 			free(plain[f]);
 			plain[f] = NULL;
 			c->err = CL_ERR_CRYPTO;
@@ -445,8 +444,8 @@ static void on_report_row(void *vctx, const struct cl_report_row *row)
 }
 
 enum cl_err cl_service_ticket_reports(struct cl_service *svc, const struct cl_ticket *t,
-				      void (*fn)(void *ctx, const struct cl_report_view *v),
-				      void *ctx)
+                                      void (*fn)(void *ctx, const struct cl_report_view *v),
+                                      void *ctx)
 {
 	struct reports_ctx c = {svc, fn, ctx, CL_OK};
 	enum cl_err err = cl_store_reports_of_ticket(svc->store, t->id, on_report_row, &c);
@@ -466,9 +465,9 @@ static void on_event_row(void *vctx, const struct cl_event_row *e)
 	if (e->note.data && e->note.len >= CL_CRYPTO_OVERHEAD) {
 		note = malloc(e->note.len - CL_CRYPTO_OVERHEAD + 1);
 		size_t n;
-		if (note && cl_crypto_open_field(c->svc->crypto, "ticket_event", e->ticket_id,
-						 "note", e->note.data, e->note.len, note,
-						 &n) != CL_OK) {
+		if (note &&
+		    cl_crypto_open_field(c->svc->crypto, "ticket_event", e->ticket_id, "note",
+		                         e->note.data, e->note.len, note, &n) != CL_OK) {
 			free(note);
 			note = NULL;
 		}
@@ -478,16 +477,16 @@ static void on_event_row(void *vctx, const struct cl_event_row *e)
 }
 
 enum cl_err cl_service_ticket_events(struct cl_service *svc, const struct cl_ticket *t,
-				     void (*fn)(void *ctx, const struct cl_event_row *e,
-						const char *note),
-				     void *ctx)
+                                     void (*fn)(void *ctx, const struct cl_event_row *e,
+                                                const char *note),
+                                     void *ctx)
 {
 	struct events_ctx c = {svc, fn, ctx};
 	return cl_store_events_of_ticket(svc->store, t->id, on_event_row, &c);
 }
 
 enum cl_err cl_service_oncall(struct cl_service *svc, const char *team, int64_t at_ms,
-			      struct cl_oncall *out)
+                              struct cl_oncall *out)
 {
 	const struct cl_team *t = cl_config_team(svc->cfg, team);
 	if (!t)

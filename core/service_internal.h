@@ -69,10 +69,10 @@ struct cl_service {
 	struct cl_job *queue_head, *queue_tail;
 	size_t queued;
 
-	struct cl_heap deadlines; /* escalation: (due, ticket id) */
+	struct cl_heap deadlines;     /* escalation: (due, ticket id) */
 	struct cl_heap_entry *popped; /* deadlines consumed this flush: re-armed if it fails */
 	size_t n_popped, cap_popped;
-	struct cl_heap outbox;    /* notifications: (next attempt, id) */
+	struct cl_heap outbox; /* notifications: (next attempt, id) */
 	size_t outbox_inflight;
 
 	struct send_result *results;
@@ -105,19 +105,18 @@ enum cl_err fx_popped(struct cl_service *svc, const struct cl_heap_entry *e);
 /* escalate.c */
 /* Record a ticket_event row (actor "system" for the engine). */
 enum cl_err escalate_record(struct cl_service *svc, int64_t ticket_id, enum cl_ticket_event ev,
-			    enum cl_ticket_state from, enum cl_ticket_state to, const char *actor,
-			    const char *detail, int64_t now);
+                            enum cl_ticket_state from, enum cl_ticket_state to, const char *actor,
+                            const char *detail, int64_t now);
 /* Carry out an engine plan: notify targets (and the previous acker), record
  * escalation events, arm the next deadline. */
 enum cl_err escalate_carry_out(struct cl_service *svc, struct cl_ticket *t,
-			       const struct cl_esc_plan *plan, const char *prev_acker,
-			       int64_t now);
+                               const struct cl_esc_plan *plan, const char *prev_acker, int64_t now);
 /* Run all escalations due at now, each in its own savepoint. */
 void escalate_run_due(struct cl_service *svc, int64_t now);
 const struct cl_policy *escalate_policy_of(struct cl_service *svc, const struct cl_ticket *t);
 /* Tell the persons alerted for t (other than actor) who acknowledged or took it. */
 enum cl_err escalate_tell_others(struct cl_service *svc, const struct cl_ticket *t,
-				 const char *actor, int64_t now);
+                                 const char *actor, int64_t now);
 
 /* outbox.c */
 enum cl_err outbox_rebuild(struct cl_service *svc);

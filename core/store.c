@@ -15,67 +15,66 @@
 #include "store_internal.h"
 
 static const char *const stmt_sql[ST__COUNT] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_SAVEPOINT] = "SAVEPOINT job",
-	[ST_RELEASE] = "RELEASE job",
-	[ST_ROLLBACK_TO] = "ROLLBACK TO job",
-	[ST_HEALTH] = "SELECT count(*) FROM meta",
-	[ST_REPORT_INSERT] =
-		"INSERT INTO report (id, channel, key, via, received_at, ticket_id,"
-		" reporter_person, reporter_role, anonymous, consent_callback, consent_disclose,"
-		" text_enc, address_enc, reporter_name_enc, reporter_phone_enc, reporter_org_enc,"
-		" resident_name_enc, observed_by_enc, phone_hash, answer_state)"
-		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[ST_REPORT_FIND] = "SELECT ticket_id, answer_state FROM report WHERE channel = ? AND key = ?",
-	[ST_REPORTS_OF_TICKET] =
-		"SELECT id, channel, key, via, received_at, ticket_id, reporter_person,"
-		" reporter_role, anonymous, consent_callback, consent_disclose, text_enc,"
-		" address_enc, reporter_name_enc, reporter_phone_enc, reporter_org_enc,"
-		" resident_name_enc, observed_by_enc, phone_hash, answer_state"
-		" FROM report WHERE ticket_id = ? ORDER BY id",
-	[ST_TICKET_INSERT] =
-		"INSERT INTO ticket (id, ref, kind, state, urgency, categories, area, team, policy,"
-		" address_hash, created_at, updated_at, acked_by, acked_at, taken_by, taken_at,"
-		" closed_reason, closed_at, linked_to, esc_phase, esc_step, esc_loop, due_at,"
-		" unhandled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[ST_TICKET_UPDATE] =
-		"UPDATE ticket SET state = ?2, updated_at = ?3, acked_by = ?4, acked_at = ?5,"
-		" taken_by = ?6, taken_at = ?7, closed_reason = ?8, closed_at = ?9,"
-		" esc_phase = ?10, esc_step = ?11, esc_loop = ?12, due_at = ?13, unhandled = ?14"
-		" WHERE id = ?1",
-	[ST_TICKET_GET] = "SELECT " STORE_TICKET_COLS STORE_TICKET_FROM " WHERE t.id = ?",
-	[ST_TICKET_AT_ADDRESS] = "SELECT id, ref FROM ticket WHERE address_hash = ?"
-				 " AND state <> 'closed' ORDER BY id DESC LIMIT 1",
-	[ST_TICKETS_LIST_ALL] =
-		"SELECT " STORE_TICKET_COLS STORE_TICKET_FROM " ORDER BY t.id DESC LIMIT ?",
-	[ST_TICKETS_LIST_OPEN] = "SELECT " STORE_TICKET_COLS STORE_TICKET_FROM
-				 " WHERE t.state <> 'closed' ORDER BY t.id DESC LIMIT ?",
-	[ST_TICKETS_LIST_ALL_TEAM] = "SELECT " STORE_TICKET_COLS STORE_TICKET_FROM
-				     " WHERE t.team = ?2 ORDER BY t.id DESC LIMIT ?1",
-	[ST_TICKETS_LIST_OPEN_TEAM] =
-		"SELECT " STORE_TICKET_COLS STORE_TICKET_FROM
-		" WHERE t.state <> 'closed' AND t.team = ?2 ORDER BY t.id DESC LIMIT ?1",
-	[ST_TICKETS_DEADLINE] = "SELECT id, due_at FROM ticket WHERE due_at IS NOT NULL",
-	[ST_TICKET_COUNTS] = "SELECT state, count(*) FROM ticket GROUP BY state",
-	[ST_EVENT_INSERT] = "INSERT INTO ticket_event (ticket_id, at, actor, event, from_state,"
-			    " to_state, detail, note_enc) VALUES (?,?,?,?,?,?,?,?)",
-	[ST_EVENTS_OF_TICKET] = "SELECT id, ticket_id, at, actor, event, from_state, to_state,"
-				" detail, note_enc FROM ticket_event WHERE ticket_id = ? ORDER BY id",
-	[ST_NOTIF_INSERT] =
-		"INSERT INTO notification (ticket_id, person, channel, target, kind, step, loop,"
-		" state, attempts, next_attempt_at, created_at, sent_at, answered_at, answer,"
-		" last_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[ST_NOTIF_GET] = "SELECT " STORE_NOTIF_COLS " FROM notification WHERE id = ?",
-	[ST_NOTIF_UPDATE] = "UPDATE notification SET state = ?2, attempts = ?3,"
-			    " next_attempt_at = ?4, sent_at = ?5, answered_at = ?6, answer = ?7,"
-			    " last_error = ?8 WHERE id = ?1",
-	[ST_NOTIF_PENDING] =
-		"SELECT id, next_attempt_at FROM notification WHERE state = 'pending'",
-	[ST_NOTIF_OF_TICKET] =
-		"SELECT " STORE_NOTIF_COLS " FROM notification WHERE ticket_id = ? ORDER BY id",
-	[ST_NOTIF_COUNTS] = "SELECT state, count(*) FROM notification GROUP BY state",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT job",
+    [ST_RELEASE] = "RELEASE job",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO job",
+    [ST_HEALTH] = "SELECT count(*) FROM meta",
+    [ST_REPORT_INSERT] =
+        "INSERT INTO report (id, channel, key, via, received_at, ticket_id,"
+        " reporter_person, reporter_role, anonymous, consent_callback, consent_disclose,"
+        " text_enc, address_enc, reporter_name_enc, reporter_phone_enc, reporter_org_enc,"
+        " resident_name_enc, observed_by_enc, phone_hash, answer_state)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_REPORT_FIND] = "SELECT ticket_id, answer_state FROM report WHERE channel = ? AND key = ?",
+    [ST_REPORTS_OF_TICKET] =
+        "SELECT id, channel, key, via, received_at, ticket_id, reporter_person,"
+        " reporter_role, anonymous, consent_callback, consent_disclose, text_enc,"
+        " address_enc, reporter_name_enc, reporter_phone_enc, reporter_org_enc,"
+        " resident_name_enc, observed_by_enc, phone_hash, answer_state"
+        " FROM report WHERE ticket_id = ? ORDER BY id",
+    [ST_TICKET_INSERT] =
+        "INSERT INTO ticket (id, ref, kind, state, urgency, categories, area, team, policy,"
+        " address_hash, created_at, updated_at, acked_by, acked_at, taken_by, taken_at,"
+        " closed_reason, closed_at, linked_to, esc_phase, esc_step, esc_loop, due_at,"
+        " unhandled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_TICKET_UPDATE] =
+        "UPDATE ticket SET state = ?2, updated_at = ?3, acked_by = ?4, acked_at = ?5,"
+        " taken_by = ?6, taken_at = ?7, closed_reason = ?8, closed_at = ?9,"
+        " esc_phase = ?10, esc_step = ?11, esc_loop = ?12, due_at = ?13, unhandled = ?14"
+        " WHERE id = ?1",
+    [ST_TICKET_GET] = "SELECT " STORE_TICKET_COLS STORE_TICKET_FROM " WHERE t.id = ?",
+    [ST_TICKET_AT_ADDRESS] = "SELECT id, ref FROM ticket WHERE address_hash = ?"
+                             " AND state <> 'closed' ORDER BY id DESC LIMIT 1",
+    [ST_TICKETS_LIST_ALL] =
+        "SELECT " STORE_TICKET_COLS STORE_TICKET_FROM " ORDER BY t.id DESC LIMIT ?",
+    [ST_TICKETS_LIST_OPEN] = "SELECT " STORE_TICKET_COLS STORE_TICKET_FROM
+                             " WHERE t.state <> 'closed' ORDER BY t.id DESC LIMIT ?",
+    [ST_TICKETS_LIST_ALL_TEAM] = "SELECT " STORE_TICKET_COLS STORE_TICKET_FROM
+                                 " WHERE t.team = ?2 ORDER BY t.id DESC LIMIT ?1",
+    [ST_TICKETS_LIST_OPEN_TEAM] =
+        "SELECT " STORE_TICKET_COLS STORE_TICKET_FROM
+        " WHERE t.state <> 'closed' AND t.team = ?2 ORDER BY t.id DESC LIMIT ?1",
+    [ST_TICKETS_DEADLINE] = "SELECT id, due_at FROM ticket WHERE due_at IS NOT NULL",
+    [ST_TICKET_COUNTS] = "SELECT state, count(*) FROM ticket GROUP BY state",
+    [ST_EVENT_INSERT] = "INSERT INTO ticket_event (ticket_id, at, actor, event, from_state,"
+                        " to_state, detail, note_enc) VALUES (?,?,?,?,?,?,?,?)",
+    [ST_EVENTS_OF_TICKET] = "SELECT id, ticket_id, at, actor, event, from_state, to_state,"
+                            " detail, note_enc FROM ticket_event WHERE ticket_id = ? ORDER BY id",
+    [ST_NOTIF_INSERT] =
+        "INSERT INTO notification (ticket_id, person, channel, target, kind, step, loop,"
+        " state, attempts, next_attempt_at, created_at, sent_at, answered_at, answer,"
+        " last_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_NOTIF_GET] = "SELECT " STORE_NOTIF_COLS " FROM notification WHERE id = ?",
+    [ST_NOTIF_UPDATE] = "UPDATE notification SET state = ?2, attempts = ?3,"
+                        " next_attempt_at = ?4, sent_at = ?5, answered_at = ?6, answer = ?7,"
+                        " last_error = ?8 WHERE id = ?1",
+    [ST_NOTIF_PENDING] = "SELECT id, next_attempt_at FROM notification WHERE state = 'pending'",
+    [ST_NOTIF_OF_TICKET] =
+        "SELECT " STORE_NOTIF_COLS " FROM notification WHERE ticket_id = ? ORDER BY id",
+    [ST_NOTIF_COUNTS] = "SELECT state, count(*) FROM notification GROUP BY state",
 };
 
 enum cl_err store_fail(struct cl_store *s, const char *what, int rc)
@@ -102,7 +101,7 @@ sqlite3_stmt *store_stmt(struct cl_store *s, enum store_stmt id)
 	sqlite3_stmt *st = s->stmts[id];
 	if (!st) {
 		int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-					    &s->stmts[id], NULL);
+		                            &s->stmts[id], NULL);
 		if (rc != SQLITE_OK) {
 			store_fail(s, "prepare", rc);
 			return NULL;
@@ -202,7 +201,7 @@ static enum cl_err migrate(struct cl_store *s)
 	int version = (int)query_int(s, "PRAGMA user_version");
 	if (version > store_migration_count) {
 		cl_error("store.schema_too_new", "version=%d known=%d", version,
-			 store_migration_count);
+		         store_migration_count);
 		return CL_ERR_STORAGE;
 	}
 	for (int v = version; v < store_migration_count; v++) {
@@ -230,9 +229,8 @@ enum cl_err cl_store_open(const char *path, struct cl_store **out)
 	struct cl_store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return CL_ERR_NOMEM;
-	int rc = sqlite3_open_v2(path, &s->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	int rc = sqlite3_open_v2(
+	    path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		cl_error("store.open_failed", "rc=%d msg=\"%s\"", rc, sqlite3_errstr(rc));
 		cl_store_close(s);
@@ -240,12 +238,12 @@ enum cl_err cl_store_open(const char *path, struct cl_store **out)
 	}
 	sqlite3_busy_timeout(s->db, 5000);
 	enum cl_err err = exec_sql(s,
-				   "PRAGMA journal_mode = WAL;"
-				   "PRAGMA synchronous = FULL;"
-				   "PRAGMA foreign_keys = ON;"
-				   "PRAGMA secure_delete = ON;"
-				   "PRAGMA temp_store = MEMORY;",
-				   "pragmas");
+	                           "PRAGMA journal_mode = WAL;"
+	                           "PRAGMA synchronous = FULL;"
+	                           "PRAGMA foreign_keys = ON;"
+	                           "PRAGMA secure_delete = ON;"
+	                           "PRAGMA temp_store = MEMORY;",
+	                           "pragmas");
 	if (err == CL_OK) {
 		char *mode = NULL;
 		sqlite3_stmt *st;

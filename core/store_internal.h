@@ -52,7 +52,7 @@ struct cl_store {
 /* The columns every ticket read selects, in the order store_tickets.c reads
  * them; `l` is the linked ticket (LEFT JOIN). */
 #define STORE_TICKET_COLS                                                                          \
-	"t.id, t.ref, t.kind, t.state, t.urgency, t.categories, t.area, t.team, t.policy,"          \
+	"t.id, t.ref, t.kind, t.state, t.urgency, t.categories, t.area, t.team, t.policy,"         \
 	" t.address_hash, t.created_at, t.updated_at, t.acked_by, t.acked_at, t.taken_by,"         \
 	" t.taken_at, t.closed_reason, t.closed_at, t.linked_to, l.ref, t.esc_phase, t.esc_step,"  \
 	" t.esc_loop, t.due_at, t.unhandled"

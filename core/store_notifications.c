@@ -9,10 +9,10 @@
 #include "store_internal.h"
 
 static const char *const notif_state_names[CL_NOTIF_STATE__COUNT] = {
-	[CL_NOTIF_PENDING] = "pending",
-	[CL_NOTIF_SENT] = "sent",
-	[CL_NOTIF_FAILED] = "failed",
-	[CL_NOTIF_CANCELLED] = "cancelled",
+    [CL_NOTIF_PENDING] = "pending",
+    [CL_NOTIF_SENT] = "sent",
+    [CL_NOTIF_FAILED] = "failed",
+    [CL_NOTIF_CANCELLED] = "cancelled",
 };
 
 const char *cl_notif_state_name(enum cl_notif_state s)
@@ -112,8 +112,8 @@ enum cl_err cl_store_notification_update(struct cl_store *s, const struct cl_not
 }
 
 enum cl_err cl_store_notifications_pending(struct cl_store *s,
-					   void (*fn)(void *ctx, int64_t id, int64_t next_ms),
-					   void *ctx)
+                                           void (*fn)(void *ctx, int64_t id, int64_t next_ms),
+                                           void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_NOTIF_PENDING);
 	if (!st)
@@ -128,8 +128,8 @@ enum cl_err cl_store_notifications_pending(struct cl_store *s,
 }
 
 enum cl_err cl_store_notifications_of_ticket(struct cl_store *s, int64_t ticket_id,
-					     void (*fn)(void *ctx, const struct cl_notification *n),
-					     void *ctx)
+                                             void (*fn)(void *ctx, const struct cl_notification *n),
+                                             void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_NOTIF_OF_TICKET);
 	if (!st)
@@ -147,8 +147,7 @@ enum cl_err cl_store_notifications_of_ticket(struct cl_store *s, int64_t ticket_
 	return CL_OK;
 }
 
-enum cl_err cl_store_notification_counts(struct cl_store *s,
-					 int64_t counts[CL_NOTIF_STATE__COUNT])
+enum cl_err cl_store_notification_counts(struct cl_store *s, int64_t counts[CL_NOTIF_STATE__COUNT])
 {
 	memset(counts, 0, sizeof(int64_t) * CL_NOTIF_STATE__COUNT);
 	sqlite3_stmt *st = store_stmt(s, ST_NOTIF_COUNTS);
@@ -157,7 +156,7 @@ enum cl_err cl_store_notification_counts(struct cl_store *s,
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		counts[parse_state((const char *)sqlite3_column_text(st, 0))] =
-			sqlite3_column_int64(st, 1);
+		    sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_fail(s, "notifications.counts", rc);

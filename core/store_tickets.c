@@ -126,7 +126,7 @@ enum cl_err cl_store_ticket_get(struct cl_store *s, int64_t id, struct cl_ticket
 }
 
 enum cl_err cl_store_ticket_open_at_address(struct cl_store *s, const unsigned char hash[32],
-					    int64_t *id, char ref[CL_REF_MAX])
+                                            int64_t *id, char ref[CL_REF_MAX])
 {
 	sqlite3_stmt *st = store_stmt(s, ST_TICKET_AT_ADDRESS);
 	if (!st)
@@ -146,11 +146,11 @@ enum cl_err cl_store_ticket_open_at_address(struct cl_store *s, const unsigned c
 }
 
 enum cl_err cl_store_tickets_list(struct cl_store *s, const struct cl_ticket_filter *f,
-				  void (*fn)(void *ctx, const struct cl_ticket *t), void *ctx)
+                                  void (*fn)(void *ctx, const struct cl_ticket *t), void *ctx)
 {
-	enum store_stmt id = f->team ? (f->open_only ? ST_TICKETS_LIST_OPEN_TEAM
-						     : ST_TICKETS_LIST_ALL_TEAM)
-				     : (f->open_only ? ST_TICKETS_LIST_OPEN : ST_TICKETS_LIST_ALL);
+	enum store_stmt id =
+	    f->team ? (f->open_only ? ST_TICKETS_LIST_OPEN_TEAM : ST_TICKETS_LIST_ALL_TEAM)
+	            : (f->open_only ? ST_TICKETS_LIST_OPEN : ST_TICKETS_LIST_ALL);
 	sqlite3_stmt *st = store_stmt(s, id);
 	if (!st)
 		return CL_ERR_STORAGE;
@@ -170,8 +170,8 @@ enum cl_err cl_store_tickets_list(struct cl_store *s, const struct cl_ticket_fil
 }
 
 enum cl_err cl_store_tickets_with_deadline(struct cl_store *s,
-					   void (*fn)(void *ctx, int64_t id, int64_t due_ms),
-					   void *ctx)
+                                           void (*fn)(void *ctx, int64_t id, int64_t due_ms),
+                                           void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_TICKETS_DEADLINE);
 	if (!st)
@@ -221,8 +221,8 @@ enum cl_err cl_store_event_insert(struct cl_store *s, const struct cl_event_row 
 }
 
 enum cl_err cl_store_events_of_ticket(struct cl_store *s, int64_t ticket_id,
-				      void (*fn)(void *ctx, const struct cl_event_row *e),
-				      void *ctx)
+                                      void (*fn)(void *ctx, const struct cl_event_row *e),
+                                      void *ctx)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_EVENTS_OF_TICKET);
 	if (!st)
@@ -231,15 +231,15 @@ enum cl_err cl_store_events_of_ticket(struct cl_store *s, int64_t ticket_id,
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cl_event_row e = {
-			.id = sqlite3_column_int64(st, 0),
-			.ticket_id = sqlite3_column_int64(st, 1),
-			.at_ms = sqlite3_column_int64(st, 2),
-			.actor = (const char *)sqlite3_column_text(st, 3),
-			.event = (const char *)sqlite3_column_text(st, 4),
-			.from_state = (const char *)sqlite3_column_text(st, 5),
-			.to_state = (const char *)sqlite3_column_text(st, 6),
-			.detail = (const char *)sqlite3_column_text(st, 7),
-			.note = store_col_blob(st, 8),
+		    .id = sqlite3_column_int64(st, 0),
+		    .ticket_id = sqlite3_column_int64(st, 1),
+		    .at_ms = sqlite3_column_int64(st, 2),
+		    .actor = (const char *)sqlite3_column_text(st, 3),
+		    .event = (const char *)sqlite3_column_text(st, 4),
+		    .from_state = (const char *)sqlite3_column_text(st, 5),
+		    .to_state = (const char *)sqlite3_column_text(st, 6),
+		    .detail = (const char *)sqlite3_column_text(st, 7),
+		    .note = store_col_blob(st, 8),
 		};
 		fn(ctx, &e);
 	}

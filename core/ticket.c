@@ -12,32 +12,31 @@
 #include "careline/log.h"
 
 static const char *const state_names[CL_TICKET_STATE__COUNT] = {
-	[CL_TICKET_NEW] = "new",
-	[CL_TICKET_NOTIFYING] = "notifying",
-	[CL_TICKET_ACKNOWLEDGED] = "acknowledged",
-	[CL_TICKET_TAKEN] = "taken",
-	[CL_TICKET_CLOSED] = "closed",
+    [CL_TICKET_NEW] = "new",
+    [CL_TICKET_NOTIFYING] = "notifying",
+    [CL_TICKET_ACKNOWLEDGED] = "acknowledged",
+    [CL_TICKET_TAKEN] = "taken",
+    [CL_TICKET_CLOSED] = "closed",
 };
 _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == CL_TICKET_STATE__COUNT,
-	       "a name for every state");
+               "a name for every state");
 
 static const char *const event_names[CL_TEV__COUNT] = {
-	[CL_TEV_CREATE] = "create",   [CL_TEV_NOTIFY] = "notify",   [CL_TEV_ESCALATE] = "escalate",
-	[CL_TEV_ACK] = "ack",         [CL_TEV_DECLINE] = "decline",
-	[CL_TEV_ACK_TIMEOUT] = "ack_timeout", [CL_TEV_TAKE] = "take",
-	[CL_TEV_RESOLVE] = "resolve", [CL_TEV_NOTE] = "note",
+    [CL_TEV_CREATE] = "create", [CL_TEV_NOTIFY] = "notify",   [CL_TEV_ESCALATE] = "escalate",
+    [CL_TEV_ACK] = "ack",       [CL_TEV_DECLINE] = "decline", [CL_TEV_ACK_TIMEOUT] = "ack_timeout",
+    [CL_TEV_TAKE] = "take",     [CL_TEV_RESOLVE] = "resolve", [CL_TEV_NOTE] = "note",
 };
 _Static_assert(sizeof(event_names) / sizeof(event_names[0]) == CL_TEV__COUNT,
-	       "a name for every event");
+               "a name for every event");
 
 static const char *const phase_names[CL_ESC_PHASE__COUNT] = {
-	[CL_ESC_IDLE] = "idle",
-	[CL_ESC_STEP] = "step",
-	[CL_ESC_FINAL] = "final",
-	[CL_ESC_ACKED] = "acked",
+    [CL_ESC_IDLE] = "idle",
+    [CL_ESC_STEP] = "step",
+    [CL_ESC_FINAL] = "final",
+    [CL_ESC_ACKED] = "acked",
 };
 
-#define X (-1) /* illegal */
+#define X   (-1) /* illegal */
 #define NEW CL_TICKET_NEW
 #define NTF CL_TICKET_NOTIFYING
 #define ACK CL_TICKET_ACKNOWLEDGED
@@ -46,12 +45,12 @@ static const char *const phase_names[CL_ESC_PHASE__COUNT] = {
 
 /* next_state[state][event]. */
 static const signed char next_state[CL_TICKET_STATE__COUNT][CL_TEV__COUNT] = {
-	/*       create notify escalate ack decline ack_timeout take resolve note */
-	[NEW] = {NEW, NTF, X, X, X, X, TKN, CLS, NEW},
-	[NTF] = {X, X, NTF, ACK, NTF, X, TKN, CLS, NTF},
-	[ACK] = {X, X, X, ACK, NTF, NTF, TKN, CLS, ACK},
-	[TKN] = {X, X, X, X, X, X, TKN, CLS, TKN},
-	[CLS] = {X, X, X, X, X, X, X, X, CLS},
+    /*       create notify escalate ack decline ack_timeout take resolve note */
+    [NEW] = {NEW, NTF, X, X, X, X, TKN, CLS, NEW},
+    [NTF] = {X, X, NTF, ACK, NTF, X, TKN, CLS, NTF},
+    [ACK] = {X, X, X, ACK, NTF, NTF, TKN, CLS, ACK},
+    [TKN] = {X, X, X, X, X, X, TKN, CLS, TKN},
+    [CLS] = {X, X, X, X, X, X, X, X, CLS},
 };
 
 #undef X
@@ -62,19 +61,19 @@ static const signed char next_state[CL_TICKET_STATE__COUNT][CL_TEV__COUNT] = {
 #undef CLS
 
 static const char *const closing_reasons[] = {
-	"contact_refused",
-	"contact_not_achieved",
-	"not_in_target_group",
-	"handed_over:home_support",
-	"handed_over:home_care",
-	"handed_over:home_nursing",
-	"handed_over:admission",
-	"handed_over:doctor",
-	"handed_over:treatment",
-	"handed_over:residential_care",
-	"handed_over:drop_in_centre",
-	"handed_over:family",
-	"handed_over:other",
+    "contact_refused",
+    "contact_not_achieved",
+    "not_in_target_group",
+    "handed_over:home_support",
+    "handed_over:home_care",
+    "handed_over:home_nursing",
+    "handed_over:admission",
+    "handed_over:doctor",
+    "handed_over:treatment",
+    "handed_over:residential_care",
+    "handed_over:drop_in_centre",
+    "handed_over:family",
+    "handed_over:other",
 };
 
 const char *cl_ticket_state_name(enum cl_ticket_state s)
@@ -155,7 +154,7 @@ static void refuse(struct cl_ticket_result *res, const char *conflict, const cha
 }
 
 void cl_ticket_apply(struct cl_ticket *t, enum cl_ticket_event event, const char *actor,
-		     const char *reason, int64_t now, struct cl_ticket_result *res)
+                     const char *reason, int64_t now, struct cl_ticket_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	res->from = t->state;
@@ -169,8 +168,8 @@ void cl_ticket_apply(struct cl_ticket *t, enum cl_ticket_event event, const char
 		return;
 	}
 	/* Who holds the ticket decides before the table does. */
-	if (t->state == CL_TICKET_TAKEN && (event == CL_TEV_ACK || event == CL_TEV_TAKE ||
-					    event == CL_TEV_DECLINE)) {
+	if (t->state == CL_TICKET_TAKEN &&
+	    (event == CL_TEV_ACK || event == CL_TEV_TAKE || event == CL_TEV_DECLINE)) {
 		if (strcmp(t->taken_by, actor) == 0 && event != CL_TEV_DECLINE) {
 			res->outcome = CL_TICKET_SAME;
 			return;
@@ -236,7 +235,7 @@ void cl_ticket_apply(struct cl_ticket *t, enum cl_ticket_event event, const char
 	}
 	if (res->to != res->from)
 		cl_debug("ticket.state", "ticket=%s from=%s to=%s event=%s", t->ref,
-			 state_names[res->from], state_names[res->to], event_names[event]);
+		         state_names[res->from], state_names[res->to], event_names[event]);
 	t->state = res->to;
 	t->updated_ms = now;
 }

@@ -19,17 +19,17 @@
 struct cl_norm_rules;
 struct cl_texts;
 
-#define CL_ID_MAX 48           /* person, team, area, device, policy ids */
+#define CL_ID_MAX           48 /* person, team, area, device, policy ids */
 #define CL_STEP_MAX_TARGETS 8
 
 enum cl_role { CL_ROLE_PARTNER, CL_ROLE_WORKER, CL_ROLE_ADMIN };
 const char *cl_role_name(enum cl_role role);
 
 struct cl_person {
-	char id[CL_ID_MAX];  /* "anna": a handle, never a full name */
-	char role[24];       /* worker, caretaker, lead, housing_social, ... */
+	char id[CL_ID_MAX];     /* "anna": a handle, never a full name */
+	char role[24];          /* worker, caretaker, lead, housing_social, ... */
 	char estate[CL_ID_MAX]; /* caretakers: the estate they work in */
-	char lang[4];        /* "da" (default) or "en" */
+	char lang[4];           /* "da" (default) or "en" */
 };
 
 struct cl_device {
@@ -50,9 +50,9 @@ struct cl_token {
 struct cl_rotation {
 	char (*members)[CL_ID_MAX];
 	size_t n_members;
-	int handoff_wday;    /* 0 = Monday .. 6 = Sunday */
-	int handoff_minute;  /* minutes after local midnight */
-	int64_t anchor_day;  /* days since epoch of a date in members[0]'s first week */
+	int handoff_wday;   /* 0 = Monday .. 6 = Sunday */
+	int handoff_minute; /* minutes after local midnight */
+	int64_t anchor_day; /* days since epoch of a date in members[0]'s first week */
 };
 
 struct cl_team {
@@ -92,7 +92,7 @@ struct cl_policy {
 
 struct cl_area {
 	char id[CL_ID_MAX];
-	char name[64];             /* shown to workers: "Nord" */
+	char name[64]; /* shown to workers: "Nord" */
 	char (*postcodes)[8];
 	size_t n_postcodes;
 	char (*estates)[CL_ID_MAX]; /* folded estate ids */
@@ -150,7 +150,7 @@ struct cl_config {
 enum cl_err cl_config_load(const char *path, struct cl_config **out, char *errbuf, size_t errlen);
 /* Load from INI text (tests). */
 enum cl_err cl_config_load_string(const char *ini, struct cl_config **out, char *errbuf,
-				  size_t errlen);
+                                  size_t errlen);
 void cl_config_free(struct cl_config *cfg);
 
 const struct cl_person *cl_config_person(const struct cl_config *cfg, const char *id);
@@ -159,7 +159,7 @@ const struct cl_team *cl_config_team(const struct cl_config *cfg, const char *id
 const struct cl_area *cl_config_area(const struct cl_config *cfg, const char *id);
 /* The devices of person, in config order; returns how many were written. */
 size_t cl_config_person_devices(const struct cl_config *cfg, const char *person,
-				const struct cl_device **out, size_t max);
+                                const struct cl_device **out, size_t max);
 /* The token whose secret is `secret`, compared in constant time; NULL if none. */
 const struct cl_token *cl_config_token(const struct cl_config *cfg, const char *secret);
 

@@ -15,11 +15,11 @@
 
 #include "careline/err.h"
 
-#define CL_CRYPTO_KEY_BYTES 32
-#define CL_CRYPTO_HASH_BYTES 32
+#define CL_CRYPTO_KEY_BYTES    32
+#define CL_CRYPTO_HASH_BYTES   32
 #define CL_CRYPTO_HEADER_BYTES (1 + 4 + 24)
-#define CL_CRYPTO_TAG_BYTES 16
-#define CL_CRYPTO_OVERHEAD (CL_CRYPTO_HEADER_BYTES + CL_CRYPTO_TAG_BYTES)
+#define CL_CRYPTO_TAG_BYTES    16
+#define CL_CRYPTO_OVERHEAD     (CL_CRYPTO_HEADER_BYTES + CL_CRYPTO_TAG_BYTES)
 
 struct cl_crypto;
 
@@ -29,27 +29,30 @@ struct cl_crypto;
 enum cl_err cl_crypto_open(const char *key_path, struct cl_crypto **out);
 /* From raw key bytes (tests, benchmarks). */
 enum cl_err cl_crypto_from_key(const unsigned char key[CL_CRYPTO_KEY_BYTES], uint32_t key_id,
-			       struct cl_crypto **out);
+                               struct cl_crypto **out);
 void cl_crypto_free(struct cl_crypto *c);
 
 /* Encrypt plain (len bytes) for table/row/field into out (len +
  * CL_CRYPTO_OVERHEAD bytes). */
 enum cl_err cl_crypto_seal_field(const struct cl_crypto *c, const char *table, int64_t row,
-				 const char *field, const void *plain, size_t len, unsigned char *out,
-				 size_t *out_len);
+                                 const char *field, const void *plain, size_t len,
+                                 unsigned char *out, size_t *out_len);
 /* Decrypt; out needs len - CL_CRYPTO_OVERHEAD bytes (+1: it is NUL-terminated
  * for convenience). CL_ERR_CRYPTO on a wrong key, row or field, or tampering. */
 enum cl_err cl_crypto_open_field(const struct cl_crypto *c, const char *table, int64_t row,
-				 const char *field, const unsigned char *in, size_t len, char *out,
-				 size_t *out_len);
+                                 const char *field, const unsigned char *in, size_t len, char *out,
+                                 size_t *out_len);
 
 /* Keyed BLAKE2b of a lookup value in a domain ("phone", "address"), so equal
  * values in one domain collide and nothing else does. */
 void cl_crypto_hash(const struct cl_crypto *c, const char *domain, const void *data, size_t len,
-		    unsigned char out[CL_CRYPTO_HASH_BYTES]);
+                    unsigned char out[CL_CRYPTO_HASH_BYTES]);
 
 /* Constant-time equality of two n-byte buffers. */
 int cl_crypto_equal(const void *a, const void *b, size_t n);
+
+/* n bytes from the system's CSPRNG (libsodium randombytes). */
+enum cl_err cl_crypto_random(void *buf, size_t n);
 
 /* Unkeyed BLAKE2b-256 (token secrets in config). */
 void cl_crypto_digest(const void *data, size_t len, unsigned char out[CL_CRYPTO_HASH_BYTES]);

@@ -32,16 +32,16 @@ enum cl_esc_input {
 
 struct cl_esc_plan {
 	const struct cl_policy_step *notify; /* notify these targets now, or NULL */
-	bool notify_acker;   /* also re-notify who had acknowledged (ack timeout) */
-	bool ack_timed_out;  /* the ticket goes acknowledged → notifying */
-	bool escalated;      /* moved to a later step (record an escalate event) */
-	bool became_unhandled; /* entered the final step for the first time */
+	bool notify_acker;                   /* also re-notify who had acknowledged (ack timeout) */
+	bool ack_timed_out;                  /* the ticket goes acknowledged → notifying */
+	bool escalated;                      /* moved to a later step (record an escalate event) */
+	bool became_unhandled;               /* entered the final step for the first time */
 };
 
 /* Move t's escalation fields (phase, step, loop, due_ms, unhandled) for input
  * at now, and describe what to do. A DUE input before t->due_ms, or in a phase
  * without a deadline, changes nothing (a stale timer). */
 void cl_engine_step(const struct cl_policy *policy, struct cl_ticket *t, enum cl_esc_input input,
-		    int64_t now, struct cl_esc_plan *plan);
+                    int64_t now, struct cl_esc_plan *plan);
 
 #endif

@@ -21,7 +21,7 @@ void cl_log_set_stream(FILE *f);
 
 /* Write "ts=... level=... event=EVENT " then the printf-formatted rest. */
 void cl_log(enum cl_log_level level, const char *event, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define cl_debug(ev, ...) cl_log(CL_LOG_DEBUG, ev, __VA_ARGS__)
 #define cl_info(ev, ...)  cl_log(CL_LOG_INFO, ev, __VA_ARGS__)

@@ -28,7 +28,7 @@ void cl_loop_free(struct cl_loop *loop);
 /* Watch fd for events (EPOLLIN/EPOLLOUT...); fn is called with what is ready.
  * The watch belongs to the loop; remove it with cl_loop_del before closing fd. */
 enum cl_err cl_loop_add(struct cl_loop *loop, int fd, uint32_t events, cl_loop_fd_fn fn, void *ctx,
-			struct cl_loop_watch **out);
+                        struct cl_loop_watch **out);
 enum cl_err cl_loop_mod(struct cl_loop *loop, struct cl_loop_watch *w, uint32_t events);
 void cl_loop_del(struct cl_loop *loop, struct cl_loop_watch *w);
 

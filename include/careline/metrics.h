@@ -20,7 +20,7 @@ struct cl_metrics {
 	uint64_t duplicates[CL_CHANNEL__COUNT]; /* reports answered from the original */
 	uint64_t rejected[CL_CHANNEL__COUNT];   /* bad input, auth failures */
 	uint64_t notif_sent;
-	uint64_t notif_failed;  /* an attempt failed; it will be retried */
+	uint64_t notif_failed; /* an attempt failed; it will be retried */
 	uint64_t notif_no_contact;
 	uint64_t escalations;
 	uint64_t ack_timeouts;

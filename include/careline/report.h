@@ -81,20 +81,26 @@ void cl_address_link_key(const struct cl_address *a, char *buf, size_t len);
 void cl_address_format(const struct cl_address *a, char *buf, size_t len);
 
 /* The transport a report came by. */
-enum cl_channel { CL_CHANNEL_HTTP, CL_CHANNEL_MQTT, CL_CHANNEL_SMS, CL_CHANNEL_IVR, CL_CHANNEL__COUNT };
+enum cl_channel {
+	CL_CHANNEL_HTTP,
+	CL_CHANNEL_MQTT,
+	CL_CHANNEL_SMS,
+	CL_CHANNEL_IVR,
+	CL_CHANNEL__COUNT
+};
 const char *cl_channel_name(enum cl_channel ch);
 
 /* One inbound report, owned by whoever created it (cl_report_free frees the
  * strings). Strings are NULL when absent. */
 struct cl_report {
 	enum cl_channel via;
-	char idem_ns[16]; /* idempotency namespace: "app" for report_id (HTTP and MQTT) */
-	char key[96];     /* idempotency key within idem_ns: report_id, MessageSid, ... */
-	char *text;       /* free text, required (may be empty for IVR) */
-	char *address_text; /* an address given as one string, parsed by the normaliser */
+	char idem_ns[16];          /* idempotency namespace: "app" for report_id (HTTP and MQTT) */
+	char key[96];              /* idempotency key within idem_ns: report_id, MessageSid, ... */
+	char *text;                /* free text, required (may be empty for IVR) */
+	char *address_text;        /* an address given as one string, parsed by the normaliser */
 	struct cl_address address; /* an address given as fields (wins over parsed) */
-	bool anonymous;   /* reporter asked for anonymity */
-	char *reporter_person; /* registered person id (device owner, worker token) */
+	bool anonymous;            /* reporter asked for anonymity */
+	char *reporter_person;     /* registered person id (device owner, worker token) */
 	char *reporter_name;
 	char *reporter_phone;
 	char *reporter_role;

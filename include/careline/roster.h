@@ -13,9 +13,9 @@
 #include "careline/err.h"
 
 struct cl_oncall {
-	const char *primary; /* person id, borrowed from the config */
-	const char *backup;  /* person id or NULL */
-	const char *source;  /* "rotation" (later also "override") */
+	const char *primary;    /* person id, borrowed from the config */
+	const char *backup;     /* person id or NULL */
+	const char *source;     /* "rotation" (later also "override") */
 	int64_t shift_start_ms; /* when the primary's shift began */
 	int64_t shift_end_ms;   /* when it hands off */
 };

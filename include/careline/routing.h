@@ -20,6 +20,6 @@ struct cl_route {
 /* postcode and estate may be NULL or empty. Postcode wins over estate.
  * CL_ERR_NOTFOUND only when nothing matches and no default area is set. */
 enum cl_err cl_route_find(const struct cl_config *cfg, const char *postcode, const char *estate,
-			  enum cl_urgency urgency, struct cl_route *out);
+                          enum cl_urgency urgency, struct cl_route *out);
 
 #endif

@@ -28,15 +28,15 @@ struct cl_crypto;
 struct cl_job;
 
 enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
-			   const struct cl_crypto *crypto, const struct cl_clock *clock,
-			   struct cl_service **out);
+                           const struct cl_crypto *crypto, const struct cl_clock *clock,
+                           struct cl_service **out);
 void cl_service_free(struct cl_service *svc);
 
 /* --- reports --------------------------------------------------------------- */
 
 struct cl_report_answer {
-	enum cl_err err;  /* CL_OK, or CL_AGAIN when nothing could be committed */
-	bool duplicate;   /* the same idempotency key was seen before */
+	enum cl_err err; /* CL_OK, or CL_AGAIN when nothing could be committed */
+	bool duplicate;  /* the same idempotency key was seen before */
 	char ref[CL_REF_MAX];
 	enum cl_ticket_state state; /* in the original answer */
 	enum cl_urgency urgency;
@@ -51,7 +51,7 @@ typedef void (*cl_report_done_fn)(void *ctx, const struct cl_report_answer *answ
  * called after the pass's commit (or failure). Returns the job, or NULL when
  * out of memory (r is then freed and done is not called). */
 struct cl_job *cl_service_submit_report(struct cl_service *svc, struct cl_report *r,
-					cl_report_done_fn done, void *ctx);
+                                        cl_report_done_fn done, void *ctx);
 
 /* --- actions on tickets ------------------------------------------------------ */
 
@@ -76,12 +76,12 @@ struct cl_action {
 };
 
 struct cl_action_answer {
-	enum cl_err err;         /* CL_OK, CL_ERR_NOTFOUND, CL_ERR_CONFLICT, CL_ERR_INVALID, CL_AGAIN */
+	enum cl_err err; /* CL_OK, CL_ERR_NOTFOUND, CL_ERR_CONFLICT, CL_ERR_INVALID, CL_AGAIN */
 	char ref[CL_REF_MAX];
 	enum cl_ticket_state state;
-	bool changed;            /* false: it was already so (idempotent repeat) */
-	const char *conflict;    /* static code when err is CL_ERR_CONFLICT/INVALID */
-	char by[CL_ID_MAX];      /* who holds the ticket on conflict */
+	bool changed;         /* false: it was already so (idempotent repeat) */
+	const char *conflict; /* static code when err is CL_ERR_CONFLICT/INVALID */
+	char by[CL_ID_MAX];   /* who holds the ticket on conflict */
 	int64_t notification_id;
 };
 
@@ -89,7 +89,7 @@ typedef void (*cl_action_done_fn)(void *ctx, const struct cl_action_answer *answ
 
 /* Queue an action; the service takes over a->note. */
 struct cl_job *cl_service_submit_action(struct cl_service *svc, struct cl_action *a,
-					cl_action_done_fn done, void *ctx);
+                                        cl_action_done_fn done, void *ctx);
 
 /* The job will still be committed, but its callback is not called (the
  * requester went away). */
@@ -126,14 +126,14 @@ enum cl_err cl_service_add_sender(struct cl_service *svc, const struct cl_sender
 /* A channel reports the outcome of a send (e.g. MQTT PUBACK). Recorded in the
  * next flush. */
 void cl_service_send_result(struct cl_service *svc, int64_t notification_id, bool delivered,
-			    const char *error);
+                            const char *error);
 
 /* --- reads ---------------------------------------------------------------- */
 
 /* Ticket by ref (case-insensitive). CL_ERR_NOTFOUND for unknown/invalid refs. */
 enum cl_err cl_service_ticket(struct cl_service *svc, const char *ref, struct cl_ticket *out);
 enum cl_err cl_service_tickets(struct cl_service *svc, const struct cl_ticket_filter *f,
-			       void (*fn)(void *ctx, const struct cl_ticket *t), void *ctx);
+                               void (*fn)(void *ctx, const struct cl_ticket *t), void *ctx);
 
 /* A report with its personal fields decrypted (valid during the callback). */
 struct cl_report_view {
@@ -149,16 +149,16 @@ struct cl_report_view {
 	struct cl_address address;
 };
 enum cl_err cl_service_ticket_reports(struct cl_service *svc, const struct cl_ticket *t,
-				      void (*fn)(void *ctx, const struct cl_report_view *v),
-				      void *ctx);
+                                      void (*fn)(void *ctx, const struct cl_report_view *v),
+                                      void *ctx);
 /* Events with their notes decrypted (note NULL when none). */
 enum cl_err cl_service_ticket_events(struct cl_service *svc, const struct cl_ticket *t,
-				     void (*fn)(void *ctx, const struct cl_event_row *e,
-						const char *note),
-				     void *ctx);
+                                     void (*fn)(void *ctx, const struct cl_event_row *e,
+                                                const char *note),
+                                     void *ctx);
 
 enum cl_err cl_service_oncall(struct cl_service *svc, const char *team, int64_t at_ms,
-			      struct cl_oncall *out);
+                              struct cl_oncall *out);
 
 const struct cl_metrics *cl_service_metrics(struct cl_service *svc);
 struct cl_metrics *cl_service_metrics_mut(struct cl_service *svc);

@@ -33,8 +33,8 @@ int cl_store_schema_version(struct cl_store *s);
 /* A cheap read that proves the database answers (readyz). */
 bool cl_store_healthy(struct cl_store *s);
 
-enum cl_err cl_store_begin(struct cl_store *s);   /* BEGIN IMMEDIATE */
-enum cl_err cl_store_commit(struct cl_store *s);  /* durable when CL_OK */
+enum cl_err cl_store_begin(struct cl_store *s);  /* BEGIN IMMEDIATE */
+enum cl_err cl_store_commit(struct cl_store *s); /* durable when CL_OK */
 void cl_store_rollback(struct cl_store *s);
 enum cl_err cl_store_savepoint(struct cl_store *s);
 enum cl_err cl_store_release(struct cl_store *s);
@@ -82,13 +82,13 @@ enum cl_err cl_store_report_insert(struct cl_store *s, const struct cl_report_ro
 /* The original answer for (ns, key): CL_OK and its ticket id and answer
  * state, or CL_ERR_NOTFOUND. */
 enum cl_err cl_store_report_find(struct cl_store *s, const char *ns, const char *key,
-				 int64_t *ticket_id, char *answer_state, size_t state_len);
+                                 int64_t *ticket_id, char *answer_state, size_t state_len);
 
 /* Calls fn for each report of a ticket, oldest first; row and its blobs are
  * valid during the call only. */
 enum cl_err cl_store_reports_of_ticket(struct cl_store *s, int64_t ticket_id,
-				       void (*fn)(void *ctx, const struct cl_report_row *row),
-				       void *ctx);
+                                       void (*fn)(void *ctx, const struct cl_report_row *row),
+                                       void *ctx);
 
 /* --- tickets ------------------------------------------------------------ */
 
@@ -99,7 +99,7 @@ enum cl_err cl_store_ticket_update(struct cl_store *s, const struct cl_ticket *t
 enum cl_err cl_store_ticket_get(struct cl_store *s, int64_t id, struct cl_ticket *out);
 /* The newest open ticket with this address hash, or CL_ERR_NOTFOUND. */
 enum cl_err cl_store_ticket_open_at_address(struct cl_store *s, const unsigned char hash[32],
-					    int64_t *id, char ref[CL_REF_MAX]);
+                                            int64_t *id, char ref[CL_REF_MAX]);
 
 struct cl_ticket_filter {
 	bool open_only;
@@ -108,11 +108,11 @@ struct cl_ticket_filter {
 };
 /* Newest first. */
 enum cl_err cl_store_tickets_list(struct cl_store *s, const struct cl_ticket_filter *f,
-				  void (*fn)(void *ctx, const struct cl_ticket *t), void *ctx);
+                                  void (*fn)(void *ctx, const struct cl_ticket *t), void *ctx);
 /* Every ticket with a deadline (restart: rebuild timers). */
 enum cl_err cl_store_tickets_with_deadline(struct cl_store *s,
-					   void (*fn)(void *ctx, int64_t id, int64_t due_ms),
-					   void *ctx);
+                                           void (*fn)(void *ctx, int64_t id, int64_t due_ms),
+                                           void *ctx);
 /* counts[state] for every state. */
 enum cl_err cl_store_ticket_counts(struct cl_store *s, int64_t counts[CL_TICKET_STATE__COUNT]);
 
@@ -125,15 +125,15 @@ struct cl_event_row {
 	const char *event;
 	const char *from_state;
 	const char *to_state;
-	const char *detail; /* non-personal: reason code, step, notification id */
+	const char *detail;  /* non-personal: reason code, step, notification id */
 	struct cl_blob note; /* encrypted worker note, or none */
 	int64_t id;          /* filled on read */
 };
 
 enum cl_err cl_store_event_insert(struct cl_store *s, const struct cl_event_row *e);
 enum cl_err cl_store_events_of_ticket(struct cl_store *s, int64_t ticket_id,
-				      void (*fn)(void *ctx, const struct cl_event_row *e),
-				      void *ctx);
+                                      void (*fn)(void *ctx, const struct cl_event_row *e),
+                                      void *ctx);
 
 /* --- notifications (the outbox) ------------------------------------------ */
 
@@ -150,9 +150,9 @@ struct cl_notification {
 	int64_t id;
 	int64_t ticket_id;
 	char person[CL_ID_MAX];
-	char channel[16]; /* "mqtt" (later "sms", "voice") or "none" */
+	char channel[16];       /* "mqtt" (later "sms", "voice") or "none" */
 	char target[CL_ID_MAX]; /* device id for mqtt */
-	char kind[12];    /* "alert" or "update" */
+	char kind[12];          /* "alert" or "update" */
 	int step;
 	int loop;
 	enum cl_notif_state state;
@@ -172,13 +172,12 @@ enum cl_err cl_store_notification_get(struct cl_store *s, int64_t id, struct cl_
 enum cl_err cl_store_notification_update(struct cl_store *s, const struct cl_notification *n);
 /* Pending notifications (restart: rebuild the outbox queue). */
 enum cl_err cl_store_notifications_pending(struct cl_store *s,
-					   void (*fn)(void *ctx, int64_t id, int64_t next_ms),
-					   void *ctx);
+                                           void (*fn)(void *ctx, int64_t id, int64_t next_ms),
+                                           void *ctx);
 enum cl_err cl_store_notifications_of_ticket(struct cl_store *s, int64_t ticket_id,
-					     void (*fn)(void *ctx, const struct cl_notification *n),
-					     void *ctx);
+                                             void (*fn)(void *ctx, const struct cl_notification *n),
+                                             void *ctx);
 /* counts[state] for every state. */
-enum cl_err cl_store_notification_counts(struct cl_store *s,
-					 int64_t counts[CL_NOTIF_STATE__COUNT]);
+enum cl_err cl_store_notification_counts(struct cl_store *s, int64_t counts[CL_NOTIF_STATE__COUNT]);
 
 #endif

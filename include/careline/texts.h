@@ -17,7 +17,7 @@ struct cl_texts;
 enum cl_err cl_texts_load_embedded(struct cl_texts **out, char *errbuf, size_t errlen);
 /* Add or replace texts for lang from INI text. */
 enum cl_err cl_texts_load_string(struct cl_texts *t, const char *lang, const char *ini,
-				 char *errbuf, size_t errlen);
+                                 char *errbuf, size_t errlen);
 void cl_texts_free(struct cl_texts *t);
 
 /* The text for key in lang, falling back to Danish, then to the key itself. */
@@ -31,6 +31,6 @@ struct cl_text_var {
 	const char *value;
 };
 size_t cl_texts_render(const char *template_, const struct cl_text_var *vars, size_t n_vars,
-		       char *out, size_t out_len);
+                       char *out, size_t out_len);
 
 #endif

@@ -108,7 +108,7 @@ struct cl_ticket_result {
 	enum cl_ticket_state from;
 	enum cl_ticket_state to;
 	const char *conflict; /* "already_taken", "already_acknowledged", "closed",
-				 "illegal_transition", "invalid_reason" */
+	                         "illegal_transition", "invalid_reason" */
 	char by[CL_ID_MAX];   /* who holds the ticket when refused */
 };
 
@@ -116,6 +116,6 @@ struct cl_ticket_result {
  * then updates state and the acked/taken/closed fields. reason is the closing
  * reason for CL_TEV_RESOLVE (validated). Never crashes on any input. */
 void cl_ticket_apply(struct cl_ticket *t, enum cl_ticket_event event, const char *actor,
-		     const char *reason, int64_t now, struct cl_ticket_result *res);
+                     const char *reason, int64_t now, struct cl_ticket_result *res);
 
 #endif

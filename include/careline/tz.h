@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 struct cl_civil {
-	int year, month, day;      /* month 1..12, day 1..31 */
-	int hour, minute, second;  /* 0..23, 0..59, 0..59 */
+	int year, month, day;     /* month 1..12, day 1..31 */
+	int hour, minute, second; /* 0..23, 0..59, 0..59 */
 };
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (may be negative). */

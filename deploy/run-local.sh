@@ -1,0 +1,54 @@
+#!/bin/sh
+# deploy/run-local.sh BUILD_DIR: what `make run` runs. Starts a loopback
+# mosquitto with deploy/mosquitto/careline-dev.conf and careline with its
+# embedded default configuration (SQLite and key under var/), waits until it
+# is ready, and prints how to send a first report and watch the on-duty
+# device. Ctrl-C stops both.
+set -eu
+B=${1:-build/release}
+mkdir -p var/mosquitto
+MOSQ_PID=""
+CL_PID=""
+cleanup() {
+	trap - INT TERM EXIT
+	[ -n "$CL_PID" ] && kill -TERM "$CL_PID" 2>/dev/null && wait "$CL_PID" 2>/dev/null
+	[ -n "$MOSQ_PID" ] && kill -TERM "$MOSQ_PID" 2>/dev/null && wait "$MOSQ_PID" 2>/dev/null
+	echo "careline and mosquitto stopped."
+}
+trap cleanup INT TERM EXIT
+
+mosquitto -c deploy/mosquitto/careline-dev.conf &
+MOSQ_PID=$!
+"$B/careline" &
+CL_PID=$!
+
+i=0
+until curl -fsS http://127.0.0.1:8080/readyz >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ $i -gt 100 ] || ! kill -0 "$CL_PID" 2>/dev/null; then
+		echo "careline did not become ready; see the log lines above." >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+
+cat <<TXT
+
+careline is running: API http://127.0.0.1:8080, broker 127.0.0.1:1884, data in var/.
+
+Watch the on-duty worker's device (in another terminal):
+  mosquitto_sub -h 127.0.0.1 -p 1884 -V mqttv5 -v -t 'careline/v1/dev/+/inbox'
+
+Send a first report:
+  curl -s -X POST http://127.0.0.1:8080/api/v1/reports \\
+    -H 'Authorization: Bearer demo-partner-token' -H 'Content-Type: application/json' \\
+    -d '{"report_id": "'\$(cat /proc/sys/kernel/random/uuid)'", "text": "Har ikke set manden i nr. 14 i to uger, postkassen flyder over", "address": "Vestergade 14, st. th., 8000 Aarhus C"}'
+
+Then look and act:
+  $B/carelinectl tickets
+  $B/carelinectl oncall opsoegende
+  $B/carelinectl ack REF --as anna
+
+Ctrl-C stops careline and mosquitto.
+TXT
+wait "$CL_PID"

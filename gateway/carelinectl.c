@@ -1,0 +1,406 @@
+/*
+ * gateway/carelinectl.c: the admin tool. It speaks the careline HTTP API
+ * over the daemon's Unix socket (libcurl), never the database: tickets, show,
+ * ack/decline/take/resolve/note, oncall, status and report. Output is a
+ * short human-readable form, or the API's JSON with --json.
+ */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "careline/config.h"
+#include "careline/crypto.h"
+
+struct opts {
+	const char *socket;
+	const char *config;
+	bool json;
+	bool all;
+	bool anonymous;
+	const char *team;
+	const char *as;
+	const char *reason;
+	const char *at;
+	const char *text;
+};
+
+struct body {
+	char *s;
+	size_t len;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
+{
+	struct body *b = ud;
+	size_t add = size * n;
+	char *s = realloc(b->s, b->len + add + 1);
+	if (!s)
+		return 0;
+	memcpy(s + b->len, ptr, add);
+	b->s = s;
+	b->len += add;
+	s[b->len] = '\0';
+	return add;
+}
+
+/* One request to the daemon; returns the HTTP status (0 if unreachable) and
+ * the parsed JSON body (caller decrefs), or the raw text in *raw. */
+static long call(const struct opts *o, const char *method, const char *path, json_t *req,
+                 json_t **resp, char **raw)
+{
+	CURL *c = curl_easy_init();
+	if (!c)
+		return 0;
+	char url[512];
+	snprintf(url, sizeof(url), "http://careline%s", path);
+	struct body b = {0};
+	char *payload = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, o->socket);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	if (payload)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
+	long status = 0;
+	CURLcode rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	else
+		fprintf(stderr, "carelinectl: cannot reach careline at %s: %s\n", o->socket,
+		        curl_easy_strerror(rc));
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	free(payload);
+	*resp = b.s ? json_loads(b.s, 0, NULL) : NULL;
+	if (raw)
+		*raw = b.s;
+	else
+		free(b.s);
+	return status;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : "-";
+}
+
+static void print_json(json_t *o)
+{
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s)
+		puts(s);
+	free(s);
+}
+
+/* Print an error answer; returns the exit code. */
+static int failed(long status, json_t *resp)
+{
+	if (!status)
+		return 3;
+	json_t *e = json_object_get(resp, "error");
+	fprintf(stderr, "error %ld: %s: %s%s%s\n", status, str(e, "code"), str(e, "message"),
+	        json_object_get(e, "by") ? " by " : "",
+	        json_object_get(e, "by") ? str(e, "by") : "");
+	return 1;
+}
+
+static void categories(json_t *t, char *buf, size_t len)
+{
+	size_t used = 0;
+	json_t *v;
+	size_t i;
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(t, "categories"), i, v)
+	{
+		int n =
+		    snprintf(buf + used, len - used, "%s%s", i ? "," : "", json_string_value(v));
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+static int cmd_tickets(const struct opts *o)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/api/v1/tickets?state=%s%s%s", o->all ? "all" : "open",
+	         o->team ? "&team=" : "", o->team ? o->team : "");
+	json_t *resp;
+	long status = call(o, "GET", path, NULL, &resp, NULL);
+	int rc = 0;
+	if (status != 200) {
+		rc = failed(status, resp);
+	} else if (o->json) {
+		print_json(resp);
+	} else {
+		printf("%-7s %-13s %-3s %-26s %-10s %-10s %-10s %s\n", "REF", "STATE", "URG",
+		       "CATEGORIES", "AREA", "ACKED_BY", "TAKEN_BY", "CREATED");
+		json_t *t;
+		size_t i;
+		json_array_foreach(json_object_get(resp, "tickets"), i, t)
+		{
+			char cats[128];
+			categories(t, cats, sizeof(cats));
+			printf("%-7s %-13s %-3s %-26s %-10s %-10s %-10s %s\n", str(t, "ref"),
+			       str(t, "state"), str(t, "urgency"), cats, str(t, "area"),
+			       str(t, "acked_by"), str(t, "taken_by"), str(t, "created_at"));
+		}
+	}
+	json_decref(resp);
+	return rc;
+}
+
+static int cmd_show(const struct opts *o, const char *ref)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/api/v1/tickets/%s", ref);
+	json_t *resp;
+	long status = call(o, "GET", path, NULL, &resp, NULL);
+	int rc = 0;
+	if (status != 200) {
+		rc = failed(status, resp);
+	} else if (o->json) {
+		print_json(resp);
+	} else {
+		char cats[128];
+		categories(resp, cats, sizeof(cats));
+		printf("ticket   %s (%s, %s)\nstate    %s\ncategory %s\narea     %s  team %s\n"
+		       "acked    %s  taken %s\nlinked   %s\n",
+		       str(resp, "ref"), str(resp, "urgency"), str(resp, "kind"),
+		       str(resp, "state"), cats, str(resp, "area_name"), str(resp, "team"),
+		       str(resp, "acked_by"), str(resp, "taken_by"), str(resp, "linked_to"));
+		json_t *r;
+		size_t i;
+		json_array_foreach(json_object_get(resp, "reports"), i, r)
+		{
+			printf("report   %s via %s\n  text    %s\n", str(r, "received_at"),
+			       str(r, "via"), str(r, "text"));
+			json_t *addr = json_object_get(r, "address");
+			if (addr)
+				printf("  address %s\n", str(addr, "text"));
+		}
+		json_t *e;
+		json_array_foreach(json_object_get(resp, "events"), i, e)
+		    printf("event    %s %-10s %-11s %s -> %s %s\n", str(e, "at"), str(e, "actor"),
+		           str(e, "event"), str(e, "from"), str(e, "to"),
+		           json_object_get(e, "detail") ? str(e, "detail") : "");
+	}
+	json_decref(resp);
+	return rc;
+}
+
+static int cmd_action(const struct opts *o, const char *verb, const char *ref)
+{
+	if (!o->as) {
+		fprintf(stderr, "carelinectl %s: --as PERSON is required\n", verb);
+		return 2;
+	}
+	json_t *req = json_pack("{s:s}", "by", o->as);
+	if (o->reason)
+		json_object_set_new(req, "reason", json_string(o->reason));
+	if (o->text)
+		json_object_set_new(req, "note", json_string(o->text));
+	char path[128];
+	snprintf(path, sizeof(path), "/api/v1/tickets/%s/%s", ref, verb);
+	json_t *resp;
+	long status = call(o, "POST", path, req, &resp, NULL);
+	json_decref(req);
+	int rc = 0;
+	if (status != 200)
+		rc = failed(status, resp);
+	else if (o->json)
+		print_json(resp);
+	else
+		printf("%s: %s%s\n", str(resp, "ticket"), str(resp, "state"),
+		       json_is_false(json_object_get(resp, "changed")) ? " (already so)" : "");
+	json_decref(resp);
+	return rc;
+}
+
+static int cmd_oncall(const struct opts *o, const char *team)
+{
+	char path[256];
+	char *at = o->at ? curl_easy_escape(NULL, o->at, 0) : NULL;
+	snprintf(path, sizeof(path), "/api/v1/oncall?team=%s%s%s", team, at ? "&at=" : "",
+	         at ? at : "");
+	curl_free(at);
+	json_t *resp;
+	long status = call(o, "GET", path, NULL, &resp, NULL);
+	int rc = 0;
+	if (status != 200)
+		rc = failed(status, resp);
+	else if (o->json)
+		print_json(resp);
+	else
+		printf("%s at %s (Copenhagen): primary %s, back-up %s (%s; shift %s to %s)\n",
+		       str(resp, "team"), str(resp, "at_local"), str(resp, "primary"),
+		       str(resp, "backup"), str(resp, "source"), str(resp, "shift_start"),
+		       str(resp, "shift_end"));
+	json_decref(resp);
+	return rc;
+}
+
+static int cmd_status(const struct opts *o)
+{
+	json_t *resp;
+	long status = call(o, "GET", "/readyz", NULL, &resp, NULL);
+	if (!status)
+		return 3;
+	if (o->json)
+		print_json(resp);
+	else
+		printf("careline %s: database %s, broker %s\n", str(resp, "status"),
+		       str(resp, "database"), str(resp, "broker"));
+	json_decref(resp);
+	return status == 200 ? 0 : 1;
+}
+
+static int cmd_report(const struct opts *o)
+{
+	if (!o->text) {
+		fprintf(stderr, "carelinectl report: --text is required\n");
+		return 2;
+	}
+	unsigned char r[16];
+	cl_crypto_random(r, sizeof(r));
+	char id[40];
+	snprintf(id, sizeof(id),
+	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+	         r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+	         r[15]);
+	json_t *req = json_pack("{s:s, s:s, s:b}", "report_id", id, "text", o->text, "anonymous",
+	                        o->anonymous);
+	json_t *resp;
+	long status = call(o, "POST", "/api/v1/reports", req, &resp, NULL);
+	json_decref(req);
+	int rc = 0;
+	if (status != 201 && status != 200)
+		rc = failed(status, resp);
+	else if (o->json)
+		print_json(resp);
+	else
+		printf("%s %s %s\n", str(resp, "ticket"), str(resp, "urgency"),
+		       str(resp, "message"));
+	json_decref(resp);
+	return rc;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: carelinectl [--socket PATH | --config FILE] [--json] COMMAND\n"
+	    "  status                         is the daemon ready (database, broker)\n"
+	    "  tickets [--all] [--team T]     open (or all) tickets, no personal data\n"
+	    "  show REF                       one ticket with its reports and events\n"
+	    "  ack|decline|take REF --as PERSON\n"
+	    "  resolve REF --as PERSON --reason REASON   (e.g. handed_over:home_care)\n"
+	    "  note REF --as PERSON --text TEXT\n"
+	    "  oncall TEAM [--at 'YYYY-MM-DD HH:MM']  who is on duty (Copenhagen time)\n"
+	    "  report --text TEXT [--anonymous]       post a report (demo, tests)\n"
+	    "The socket defaults to the admin_socket of the configuration (var/careline.sock).\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {0};
+	static const struct option long_opts[] = {
+	    {"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
+	    {"json", no_argument, NULL, 'j'},         {"all", no_argument, NULL, 'a'},
+	    {"team", required_argument, NULL, 't'},   {"as", required_argument, NULL, 'u'},
+	    {"reason", required_argument, NULL, 'r'}, {"at", required_argument, NULL, 'A'},
+	    {"text", required_argument, NULL, 'x'},   {"anonymous", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o.socket = optarg;
+			break;
+		case 'c':
+			o.config = optarg;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'a':
+			o.all = true;
+			break;
+		case 't':
+			o.team = optarg;
+			break;
+		case 'u':
+			o.as = optarg;
+			break;
+		case 'r':
+			o.reason = optarg;
+			break;
+		case 'A':
+			o.at = optarg;
+			break;
+		case 'x':
+			o.text = optarg;
+			break;
+		case 'n':
+			o.anonymous = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	char socket_path[256];
+	if (!o.socket)
+		o.socket = getenv("CARELINE_SOCKET");
+	if (!o.socket) {
+		struct cl_config *cfg;
+		char err[256];
+		if (cl_config_load(o.config, &cfg, err, sizeof(err)) != CL_OK) {
+			fprintf(stderr, "carelinectl: configuration: %s\n", err);
+			return 2;
+		}
+		snprintf(socket_path, sizeof(socket_path), "%s", cfg->admin_socket);
+		cl_config_free(cfg);
+		o.socket = socket_path;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	const char *cmd = argv[optind];
+	const char *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
+	int rc = 2;
+	if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(&o);
+	else if (strcmp(cmd, "tickets") == 0)
+		rc = cmd_tickets(&o);
+	else if (strcmp(cmd, "report") == 0)
+		rc = cmd_report(&o);
+	else if (!arg)
+		usage(stderr);
+	else if (strcmp(cmd, "show") == 0)
+		rc = cmd_show(&o, arg);
+	else if (strcmp(cmd, "oncall") == 0)
+		rc = cmd_oncall(&o, arg);
+	else if (strcmp(cmd, "ack") == 0 || strcmp(cmd, "decline") == 0 ||
+	         strcmp(cmd, "take") == 0 || strcmp(cmd, "resolve") == 0 ||
+	         strcmp(cmd, "note") == 0)
+		rc = cmd_action(&o, cmd, arg);
+	else
+		usage(stderr);
+	curl_global_cleanup();
+	return rc;
+}

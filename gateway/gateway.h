@@ -1,0 +1,77 @@
+/*
+ * gateway/gateway.h: what the gateway's files share. The daemon's context
+ * (config, service, loop) and the entry points of each adapter: the HTTP API
+ * (http.c, http_api.c, http_ops.c), the MQTT client (mqtt.c), JSON report
+ * parsing shared by HTTP and MQTT (json_report.c) and the device payloads
+ * (payload.c, the one place MQTT payloads are built, so they can be sealed
+ * later). The core never includes this header.
+ */
+#ifndef CARELINE_GATEWAY_H
+#define CARELINE_GATEWAY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "careline/config.h"
+#include "careline/loop.h"
+#include "careline/service.h"
+
+struct gw_http;
+struct gw_mqtt;
+
+struct gw_ctx {
+	const struct cl_config *cfg;
+	struct cl_service *svc;
+	struct cl_loop *loop;
+	struct gw_http *http;  /* TCP API */
+	struct gw_http *admin; /* Unix socket API for carelinectl */
+	struct gw_mqtt *mqtt;
+};
+
+/* --- HTTP ------------------------------------------------------------------ */
+
+/* Listen on cfg->http_listen (TCP, bearer tokens) or, when unix_path is set,
+ * on that Unix socket (admin role, mode 0600). */
+enum cl_err gw_http_start(struct gw_ctx *ctx, const char *unix_path, struct gw_http **out);
+void gw_http_stop(struct gw_http *http);
+/* The bound TCP port (tests pass port 0). */
+int gw_http_port(const struct gw_http *http);
+
+/* --- MQTT ------------------------------------------------------------------ */
+
+enum cl_err gw_mqtt_start(struct gw_ctx *ctx, struct gw_mqtt **out);
+void gw_mqtt_stop(struct gw_mqtt *mqtt);
+bool gw_mqtt_connected(const struct gw_mqtt *mqtt);
+
+/* --- JSON ------------------------------------------------------------------ */
+
+/* Fill r from a report JSON object (DESIGN.md §10). On a bad field returns
+ * CL_ERR_INVALID and names the field in err/errlen. r must be initialised;
+ * the caller frees it. reporter_person/estate are left to the caller. */
+enum cl_err gw_json_to_report(json_t *obj, struct cl_report *r, char *err, size_t errlen);
+/* The answer to a report: {"ticket", "state", "urgency", "categories",
+ * "duplicate", "kind", "linked_to"?, "advice"? (P0), "message"}. */
+json_t *gw_json_report_answer(const struct cl_config *cfg, const struct cl_report_answer *a,
+                              const char *lang);
+/* A ticket without personal fields. */
+json_t *gw_json_ticket(const struct cl_config *cfg, const struct cl_ticket *t);
+/* {"error": {"code", "message"}} (+ "by" when set). */
+json_t *gw_json_error(const char *code, const char *message, const char *by);
+/* An RFC 3339 string for ms, or JSON null for 0. */
+json_t *gw_json_time(int64_t ms);
+/* Categories as an array of ids. */
+json_t *gw_json_categories(const struct cl_categories *c);
+/* A UUID in its 8-4-4-4-12 hex form. */
+bool gw_is_uuid(const char *s);
+
+/* --- device payloads ------------------------------------------------------ */
+
+/* Serialised payloads, caller frees (free()). */
+char *gw_payload_alert(const struct cl_config *cfg, const struct cl_outgoing *out);
+char *gw_payload_receipt(const struct cl_config *cfg, const char *report_id,
+                         const struct cl_report_answer *a, const char *lang);
+char *gw_payload_ack_result(const struct cl_action_answer *a, const char *ticket_ref);
+char *gw_payload_error(const char *report_id, const char *code, const char *message);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * gateway/http.c owns libmicrohttpd: one daemon per listener (TCP for the
+ * API, a Unix socket for carelinectl) in external-epoll mode inside the
+ * careline loop. It collects bodies under a size cap, authenticates bearer
+ * tokens, hands complete requests to the routes, and suspends a request until
+ * the group commit that holds its report or action, then resumes it to send
+ * the answer. MHD_run is called on readiness and at the end of every pass.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "careline/log.h"
+#include "http_internal.h"
+
+static void respond(struct gw_request *req)
+{
+	const char *body = req->resp ? req->resp : "";
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	free(req->resp);
+	req->resp = NULL;
+	if (!r)
+		return;
+	MHD_add_response_header(r, "Content-Type",
+	                        req->content_type ? req->content_type : "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (req->retry_after)
+		MHD_add_response_header(r, "Retry-After", "1");
+	if (req->status == 401)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+	MHD_queue_response(req->conn, req->status, r);
+	MHD_destroy_response(r);
+}
+
+void gw_http_reply_text(struct gw_request *req, unsigned status, char *text,
+                        const char *content_type)
+{
+	free(req->resp);
+	req->resp = text;
+	req->status = status;
+	req->content_type = content_type;
+	req->ready = true;
+	req->retry_after = status == 503;
+	if (status == 401 || status == 403)
+		req->http->rejected_auth++;
+	else if (status >= 400 && status < 500)
+		req->http->rejected_input++;
+}
+
+void gw_http_reply_json(struct gw_request *req, unsigned status, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	gw_http_reply_text(req, status, s, "application/json");
+}
+
+void gw_http_reply_error(struct gw_request *req, unsigned status, const char *code,
+                         const char *message, const char *by)
+{
+	gw_http_reply_json(req, status, gw_json_error(code, message, by));
+}
+
+void gw_http_suspend(struct gw_request *req)
+{
+	MHD_suspend_connection(req->conn);
+}
+
+void gw_http_resume(struct gw_request *req)
+{
+	req->job = NULL;
+	MHD_resume_connection(req->conn);
+}
+
+const char *gw_http_query(struct gw_request *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static void authenticate(struct gw_request *req)
+{
+	if (req->http->admin) {
+		req->authed = true;
+		req->role = CL_ROLE_ADMIN;
+		snprintf(req->token, sizeof(req->token), "admin-socket");
+		return;
+	}
+	const char *auth =
+	    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+		return;
+	const struct cl_token *t = cl_config_token(req->http->ctx->cfg, auth + 7);
+	if (!t)
+		return;
+	req->authed = true;
+	req->role = t->role;
+	snprintf(req->person, sizeof(req->person), "%s", t->person);
+	snprintf(req->token, sizeof(req->token), "%s", t->name);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+	struct gw_http *http = cls;
+	struct gw_request *req = *con_cls;
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		req->http = http;
+		req->conn = conn;
+		req->method = method;
+		req->url = url;
+		*con_cls = req;
+		http->requests++;
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > http->ctx->cfg->http_max_body)
+			req->too_big = true;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!req->too_big) {
+			size_t need = req->len + *upload_size + 1;
+			if (need > http->ctx->cfg->http_max_body + 1) {
+				req->too_big = true;
+			} else {
+				if (need > req->cap) {
+					size_t cap = need * 2;
+					char *b = realloc(req->body, cap);
+					if (!b)
+						return MHD_NO;
+					req->body = b;
+					req->cap = cap;
+				}
+				memcpy(req->body + req->len, upload, *upload_size);
+				req->len += *upload_size;
+				req->body[req->len] = '\0';
+			}
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (!req->dispatched) {
+		req->dispatched = true;
+		authenticate(req);
+		if (req->too_big)
+			gw_http_reply_error(req, 413, "too_large", "request body over the size cap",
+			                    NULL);
+		else if (!gw_ops_dispatch(req))
+			gw_api_dispatch(req);
+	}
+	if (!req->ready)
+		return MHD_YES; /* suspended until the commit */
+	respond(req);
+	return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	struct gw_request *req = *con_cls;
+	if (!req)
+		return;
+	cl_service_job_cancel(req->job);
+	free(req->body);
+	free(req->resp);
+	free(req);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	for (char *p = msg; *p; p++)
+		if (*p == '"' || *p == '\n')
+			*p = ' ';
+	cl_warn("http.mhd", "msg=\"%s\"", msg);
+}
+
+static void on_ready(void *ctx, uint32_t events)
+{
+	struct gw_http *http = ctx;
+	MHD_run(http->d);
+}
+
+static void on_pass_end(void *ctx)
+{
+	struct gw_http *http = ctx;
+	MHD_run(http->d);
+}
+
+static int64_t next_deadline(void *ctx)
+{
+	struct gw_http *http = ctx;
+	MHD_UNSIGNED_LONG_LONG ms;
+	if (MHD_get_timeout(http->d, &ms) != MHD_YES)
+		return 0;
+	return cl_clock_now(&cl_clock_system) + (int64_t)ms;
+}
+
+static int listen_tcp(const char *listen_addr, int *port_out)
+{
+	char host[128];
+	const char *colon = strrchr(listen_addr, ':');
+	if (!colon || (size_t)(colon - listen_addr) >= sizeof(host))
+		return -1;
+	memcpy(host, listen_addr, (size_t)(colon - listen_addr));
+	host[colon - listen_addr] = '\0';
+	char *h = host;
+	if (h[0] == '[') { /* [::1]:8080 */
+		h++;
+		h[strlen(h) - 1] = '\0';
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai;
+	if (getaddrinfo(h[0] ? h : NULL, colon + 1, &hints, &ai) != 0)
+		return -1;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 512) < 0) {
+		cl_error("http.listen_failed", "addr=%s errno=%d", listen_addr, errno);
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	*port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                           : ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	mode_t old = umask(0077);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+		cl_error("http.admin_listen_failed", "errno=%d", errno);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+enum cl_err gw_http_start(struct gw_ctx *ctx, const char *unix_path, struct gw_http **out)
+{
+	*out = NULL;
+	struct gw_http *http = calloc(1, sizeof(*http));
+	if (!http)
+		return CL_ERR_NOMEM;
+	http->ctx = ctx;
+	int fd;
+	if (unix_path) {
+		http->admin = true;
+		snprintf(http->unix_path, sizeof(http->unix_path), "%s", unix_path);
+		fd = listen_unix(unix_path);
+	} else {
+		fd = listen_tcp(ctx->cfg->http_listen, &http->port);
+	}
+	if (fd < 0) {
+		free(http);
+		return CL_ERR_IO;
+	}
+	http->d = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
+	    http, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, http, MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, http, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_END);
+	if (!http->d) {
+		cl_error("http.start_failed", "admin=%d", http->admin);
+		close(fd);
+		free(http);
+		return CL_ERR_IO;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(http->d, MHD_DAEMON_INFO_EPOLL_FD);
+	enum cl_err err =
+	    info ? cl_loop_add(ctx->loop, info->epoll_fd, EPOLLIN, on_ready, http, &http->watch)
+	         : CL_ERR_IO;
+	if (err == CL_OK)
+		err = cl_loop_add_hook(ctx->loop, on_pass_end, http);
+	if (err == CL_OK)
+		err = cl_loop_add_deadline(ctx->loop, next_deadline, http);
+	if (err != CL_OK) {
+		gw_http_stop(http);
+		return err;
+	}
+	if (http->admin)
+		cl_info("http.admin_listening", "socket=%s", unix_path);
+	else
+		cl_info("http.listening", "addr=%s port=%d", ctx->cfg->http_listen, http->port);
+	*out = http;
+	return CL_OK;
+}
+
+void gw_http_stop(struct gw_http *http)
+{
+	if (!http)
+		return;
+	if (http->watch)
+		cl_loop_del(http->ctx->loop, http->watch);
+	if (http->d) {
+		/* Send answers released by the last commit before closing. */
+		MHD_run(http->d);
+		MHD_stop_daemon(http->d);
+	}
+	if (http->admin && http->unix_path[0])
+		unlink(http->unix_path);
+	free(http);
+}
+
+int gw_http_port(const struct gw_http *http)
+{
+	return http->port;
+}

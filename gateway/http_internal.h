@@ -1,0 +1,67 @@
+/*
+ * gateway/http_internal.h: the request object and response helpers shared by
+ * gateway/http.c (libmicrohttpd plumbing: bodies, size caps, suspend/resume),
+ * gateway/http_api.c (the /api/v1 routes) and gateway/http_ops.c (healthz,
+ * readyz, metrics). Nothing outside these three files includes it.
+ */
+#ifndef CARELINE_HTTP_INTERNAL_H
+#define CARELINE_HTTP_INTERNAL_H
+
+#include <microhttpd.h>
+
+#include "gateway.h"
+
+struct gw_http {
+	struct gw_ctx *ctx;
+	struct MHD_Daemon *d;
+	struct cl_loop_watch *watch;
+	bool admin; /* the Unix socket: every request has the admin role */
+	char unix_path[256];
+	int port;
+	uint64_t requests;
+	uint64_t rejected_auth;
+	uint64_t rejected_input;
+};
+
+struct gw_request {
+	struct gw_http *http;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *url;
+	char *body;
+	size_t len, cap;
+	bool too_big;
+	bool dispatched;
+	struct cl_job *job;
+	/* the response, once known */
+	bool ready;
+	unsigned status;
+	char *resp;
+	const char *content_type;
+	bool retry_after;
+	/* who is asking */
+	bool authed;
+	enum cl_role role;
+	char person[CL_ID_MAX];
+	char token[CL_ID_MAX];
+};
+
+/* Set the response (takes o); sent now or, if the request is suspended,
+ * when it resumes. */
+void gw_http_reply_json(struct gw_request *req, unsigned status, json_t *o);
+void gw_http_reply_error(struct gw_request *req, unsigned status, const char *code,
+                         const char *message, const char *by);
+/* Takes text (malloc'ed). */
+void gw_http_reply_text(struct gw_request *req, unsigned status, char *text,
+                        const char *content_type);
+/* Park the request until gw_http_resume (after the commit). */
+void gw_http_suspend(struct gw_request *req);
+void gw_http_resume(struct gw_request *req);
+const char *gw_http_query(struct gw_request *req, const char *key);
+
+/* http_api.c: route a complete request. */
+void gw_api_dispatch(struct gw_request *req);
+/* http_ops.c: /healthz, /readyz, /metrics; false if url is not one of them. */
+bool gw_ops_dispatch(struct gw_request *req);
+
+#endif
