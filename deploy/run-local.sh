@@ -17,8 +17,21 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# Run as root, mosquitto drops to its own user: let it keep its files.
+if [ "$(id -u)" -eq 0 ] && getent passwd mosquitto >/dev/null 2>&1; then
+	chown mosquitto var/mosquitto
+fi
 mosquitto -c deploy/mosquitto/careline-dev.conf &
 MOSQ_PID=$!
+i=0
+until mosquitto_pub -h 127.0.0.1 -p 1884 -t careline/ping -n -q 0 >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ $i -gt 50 ] || ! kill -0 "$MOSQ_PID" 2>/dev/null; then
+		echo "mosquitto did not start on 127.0.0.1:1884; see the lines above." >&2
+		exit 1
+	fi
+	sleep 0.1
+done
 "$B/careline" &
 CL_PID=$!
 

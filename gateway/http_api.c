@@ -268,13 +268,19 @@ static void on_action_done(void *ctx, const struct cl_action_answer *a)
 		const char *code = a->conflict          ? a->conflict
 		                   : a->err == CL_AGAIN ? "not_durable"
 		                                        : cl_errcode(a->err);
+		/* "already_taken" → "already taken by anna" */
 		char msg[160];
-		if (a->by[0])
-			snprintf(msg, sizeof(msg), "%s (by %s)", code, a->by);
-		else
+		if (a->conflict) {
+			snprintf(msg, sizeof(msg), "%s%s%s", a->conflict, a->by[0] ? " by " : "",
+				 a->by);
+			for (char *p = msg; *p && p < msg + strlen(a->conflict); p++)
+				if (*p == '_')
+					*p = ' ';
+		} else {
 			snprintf(msg, sizeof(msg), "%s",
-			         a->err == CL_AGAIN ? "could not be stored now; try again"
-			                            : cl_strerror(a->err));
+				 a->err == CL_AGAIN ? "could not be stored now; try again"
+						    : cl_strerror(a->err));
+		}
 		json_t *o = gw_json_error(code, msg, a->by);
 		if (a->ref[0])
 			json_object_set_new(json_object_get(o, "error"), "state",
