@@ -73,7 +73,7 @@ $(B)/tests/unit/%: $(B)/tests/unit/%.o $(TESTLIB_OBJ) $(B)/libcareline_gw.a $(B)
 	$(CC) $(OPT) -o $@ $^ $(TEST_LDLIBS)
 $(B)/tests/integration/%: $(B)/tests/integration/%.o $(TESTLIB_OBJ) $(B)/libcareline_gw.a $(B)/libcareline_core.a
 	$(CC) $(OPT) -o $@ $^ $(TEST_LDLIBS)
-$(B)/tests/bench/%: $(B)/tests/bench/%.o $(TESTLIB_OBJ) $(B)/libcareline_gw.a $(B)/libcareline_core.a
+$(B)/tests/bench/%: $(B)/tests/bench/%.o $(B)/tests/bench/common.o $(TESTLIB_OBJ) $(B)/libcareline_gw.a $(B)/libcareline_core.a
 	$(CC) $(OPT) -o $@ $^ $(TEST_LDLIBS)
 
 run: deps

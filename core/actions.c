@@ -27,16 +27,15 @@ static void refuse(struct cl_action_answer *a, enum cl_err err, const char *conf
 	snprintf(a->by, sizeof(a->by), "%s", by ? by : "");
 }
 
-/* Check an alert being answered; records the answer on its row. Returns
- * false (answer filled) when the action must not go ahead. */
+/* Check an alert being answered. Returns false (answer filled, or *err set)
+ * when the action must not go ahead; fills *n for record_answer. */
 static bool check_notification(struct cl_service *svc, const struct cl_action *ac,
-                               const struct cl_ticket *t, struct cl_action_answer *a, int64_t now,
-                               enum cl_err *err)
+                               const struct cl_ticket *t, struct cl_action_answer *a,
+                               struct cl_notification *n, enum cl_err *err)
 {
-	struct cl_notification n;
-	*err = cl_store_notification_get(svc->store, ac->notification_id, &n);
+	*err = cl_store_notification_get(svc->store, ac->notification_id, n);
 	if (*err == CL_ERR_NOTFOUND ||
-	    (*err == CL_OK && (n.ticket_id != t->id || strcmp(n.person, ac->actor) != 0))) {
+	    (*err == CL_OK && (n->ticket_id != t->id || strcmp(n->person, ac->actor) != 0))) {
 		*err = CL_OK;
 		refuse(a, CL_ERR_INVALID, "unknown_notification", NULL);
 		return false;
@@ -44,17 +43,23 @@ static bool check_notification(struct cl_service *svc, const struct cl_action *a
 	if (*err != CL_OK)
 		return false;
 	if (ac->kind == CL_ACTION_DECLINE &&
-	    (n.step != t->step || n.loop != t->loop ||
+	    (n->step != t->step || n->loop != t->loop ||
 	     (t->phase != CL_ESC_STEP && t->phase != CL_ESC_FINAL && t->phase != CL_ESC_ACKED))) {
 		refuse(a, CL_ERR_CONFLICT, "already_escalated", t->acked_by);
 		return false;
 	}
-	if (!n.answered_ms) {
-		n.answered_ms = now;
-		snprintf(n.answer, sizeof(n.answer), "%s", cl_action_name(ac->kind));
-		*err = cl_store_notification_update(svc->store, &n);
-	}
-	return *err == CL_OK;
+	return true;
+}
+
+/* The alert was answered (only actions that went through count). */
+static enum cl_err record_answer(struct cl_service *svc, struct cl_notification *n,
+                                 enum cl_action_kind kind, int64_t now)
+{
+	if (n->answered_ms)
+		return CL_OK;
+	n->answered_ms = now;
+	snprintf(n->answer, sizeof(n->answer), "%s", cl_action_name(kind));
+	return cl_store_notification_update(svc->store, n);
 }
 
 static enum cl_err record_action(struct cl_service *svc, const struct cl_ticket *t,
@@ -123,7 +128,8 @@ void action_apply(struct cl_service *svc, struct cl_job *job, int64_t now)
 		refuse(a, CL_ERR_INVALID, "unknown_person", NULL);
 		return;
 	}
-	if (ac->notification_id && !check_notification(svc, ac, &t, a, now, &err)) {
+	struct cl_notification answered;
+	if (ac->notification_id && !check_notification(svc, ac, &t, a, &answered, &err)) {
 		if (err != CL_OK)
 			a->err = err;
 		return;
@@ -143,6 +149,10 @@ void action_apply(struct cl_service *svc, struct cl_job *job, int64_t now)
 		return;
 	}
 	a->err = CL_OK;
+	if (ac->notification_id && (err = record_answer(svc, &answered, ac->kind, now)) != CL_OK) {
+		a->err = err;
+		return;
+	}
 	if (res.outcome == CL_TICKET_SAME)
 		return;
 	a->changed = true;

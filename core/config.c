@@ -541,15 +541,19 @@ static int set_area(struct parse_ctx *p, const char *id, const char *name, const
 	return 1;
 }
 
+/* "mon 08:00" or "monday 08:00" (English day names, any case). */
 static bool parse_handoff(const char *s, int *wday, int *minute)
 {
-	static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-	char day[8];
+	static const char *const days[] = {"monday", "tuesday",  "wednesday", "thursday",
+	                                   "friday", "saturday", "sunday"};
+	char day[16], extra[2];
 	int h, m;
-	if (sscanf(s, "%7s %d:%d", day, &h, &m) != 3 || h < 0 || h > 23 || m < 0 || m > 59)
+	if (sscanf(s, "%15s %d:%d %1s", day, &h, &m, extra) != 3 || h < 0 || h > 23 || m < 0 ||
+	    m > 59)
 		return false;
+	size_t n = strlen(day);
 	for (int i = 0; i < 7; i++) {
-		if (strncasecmp(day, days[i], 3) == 0) {
+		if ((n == 3 || n == strlen(days[i])) && strncasecmp(day, days[i], n) == 0) {
 			*wday = i;
 			*minute = h * 60 + m;
 			return true;
@@ -796,8 +800,8 @@ static bool link_config(struct parse_ctx *p)
 			return false;
 		t->policy = policy_mut(cfg, t->policy_id);
 		if (!t->policy)
-			return FAIL_AT(p, "team", t->id, "policy", 0, "team %s: unknown policy '%s'",
-			               t->id, t->policy_id),
+			return FAIL_AT(p, "team", t->id, "policy", 0,
+			               "team %s: unknown policy '%s'", t->id, t->policy_id),
 			       false;
 		t->policy_acute = t->policy;
 		if (t->policy_acute_id[0]) {
@@ -898,7 +902,7 @@ enum cl_err cl_config_load_string(const char *ini, struct cl_config **out, char 
 		return CL_ERR_NOMEM;
 	set_defaults(cfg);
 	struct parse_ctx p = {
-		.cfg = cfg, .err = errbuf, .errlen = errlen, .src = ini, .src_left = strlen(ini)};
+	    .cfg = cfg, .err = errbuf, .errlen = errlen, .src = ini, .src_left = strlen(ini)};
 	int rc = ini_parse_stream(read_line, &p, on_ini, &p);
 	/* inih returns the first bad line; a handler's error names its own. */
 	if (rc != 0 && (!p.failed || (rc > 0 && rc < p.fail_line))) {

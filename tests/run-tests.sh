@@ -13,7 +13,8 @@ for t in "$@"; do
 	start=$(date +%s)
 	if "$t" >"$log" 2>&1; then
 		pass=$((pass + 1))
-		printf '%-12s PASS %s (%ss)\n' "$kind" "$(basename "$t")" $(($(date +%s) - start))
+		summary=$(grep -E '^\[  PASSED  \]' "$log" | tr -s ' ' | head -n 1)
+		printf '%-12s PASS %s (%ss) %s\n' "$kind" "$(basename "$t")" $(($(date +%s) - start)) "$summary"
 	else
 		fail=$((fail + 1))
 		failed="$failed $(basename "$t")"

@@ -152,31 +152,31 @@ static void test_config_token_by_secret(void **state)
 
 /* A small valid configuration; the error cases below replace one line. */
 static const char *const base_lines[] = {
-	"[routing]",                 /* 1 */
-	"default_area = centrum",    /* 2 */
-	"[person anna]",             /* 3 */
-	"role = worker",             /* 4 */
-	"[person bo]",               /* 5 */
-	"role = worker",             /* 6 */
-	"[device anna-phone]",       /* 7 */
-	"person = anna",             /* 8 */
-	"[area centrum]",            /* 9 */
-	"postcodes = 8000 8100",     /* 10 */
-	"team = t1",                 /* 11 */
-	"[team t1]",                 /* 12 */
-	"rotation = anna bo",        /* 13 */
-	"handoff = tue 07:30",       /* 14 */
-	"backup = bo",               /* 15 */
-	"policy = p1",               /* 16 */
-	"[policy p1]",               /* 17 */
-	"step = primary,lead 60",    /* 18 */
-	"final = backup 120",        /* 19 */
-	"[token partner]",           /* 20 */
-	"secret = abcdefghijklmnop", /* 21 */
-	"[token worker]",            /* 22 */
-	"secret = qrstuvwxyz0123",   /* 23 */
-	"role = worker",             /* 24 */
-	"person = anna",             /* 25 */
+    "[routing]",                 /* 1 */
+    "default_area = centrum",    /* 2 */
+    "[person anna]",             /* 3 */
+    "role = worker",             /* 4 */
+    "[person bo]",               /* 5 */
+    "role = worker",             /* 6 */
+    "[device anna-phone]",       /* 7 */
+    "person = anna",             /* 8 */
+    "[area centrum]",            /* 9 */
+    "postcodes = 8000 8100",     /* 10 */
+    "team = t1",                 /* 11 */
+    "[team t1]",                 /* 12 */
+    "rotation = anna bo",        /* 13 */
+    "handoff = tue 07:30",       /* 14 */
+    "backup = bo",               /* 15 */
+    "policy = p1",               /* 16 */
+    "[policy p1]",               /* 17 */
+    "step = primary,lead 60",    /* 18 */
+    "final = backup 120",        /* 19 */
+    "[token partner]",           /* 20 */
+    "secret = abcdefghijklmnop", /* 21 */
+    "[token worker]",            /* 22 */
+    "secret = qrstuvwxyz0123",   /* 23 */
+    "role = worker",             /* 24 */
+    "person = anna",             /* 25 */
 };
 #define BASE_N (sizeof(base_lines) / sizeof(base_lines[0]))
 
@@ -220,8 +220,7 @@ static void test_config_small_config_loads(void **state)
 	cl_config_free(cfg);
 }
 
-static void expect_error(size_t line, const char *text, const char *want_line,
-			 const char *want_msg)
+static void expect_error(size_t line, const char *text, const char *want_line, const char *want_msg)
 {
 	char *ini = config_with(line, text);
 	struct cl_config *cfg = (struct cl_config *)&cfg; /* must be reset */
@@ -230,7 +229,7 @@ static void expect_error(size_t line, const char *text, const char *want_line,
 	if (rc != CL_ERR_CONFIG || strncmp(err, want_line, strlen(want_line)) != 0 ||
 	    !strstr(err, want_msg))
 		print_error("line %zu '%s': got rc=%d err='%s', want '%s...%s'\n", line, text,
-			    (int)rc, err, want_line, want_msg);
+		            (int)rc, err, want_line, want_msg);
 	assert_int_equal(rc, CL_ERR_CONFIG);
 	assert_null(cfg);
 	assert_int_equal(strncmp(err, want_line, strlen(want_line)), 0);
@@ -264,6 +263,8 @@ static void test_config_area_with_unknown_team(void **state)
 static void test_config_team_with_unknown_policy(void **state)
 {
 	expect_error(16, "policy = nope", "line 16: ", "team t1: unknown policy 'nope'");
+	/* No policy key at all: the team's section is named. */
+	expect_error(16, "; no policy", "line 12: ", "team t1: unknown policy ''");
 }
 
 static void test_config_team_with_empty_rotation(void **state)
@@ -281,7 +282,8 @@ static void test_config_team_with_unknown_people(void **state)
 
 static void test_config_device_with_unknown_person(void **state)
 {
-	expect_error(8, "person = nobody", "line 8: ", "device anna-phone: unknown person 'nobody'");
+	expect_error(8, "person = nobody",
+	             "line 8: ", "device anna-phone: unknown person 'nobody'");
 	expect_error(8, "person =", "line 8: ", "device anna-phone: person is not an id");
 }
 
@@ -348,23 +350,23 @@ static void test_config_load_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_default_loads),
-		cmocka_unit_test(test_config_token_by_secret),
-		cmocka_unit_test(test_config_small_config_loads),
-		cmocka_unit_test(test_config_unknown_key_names_line),
-		cmocka_unit_test(test_config_unknown_section_names_line),
-		cmocka_unit_test(test_config_syntax_error_names_line),
-		cmocka_unit_test(test_config_area_with_unknown_team),
-		cmocka_unit_test(test_config_team_with_unknown_policy),
-		cmocka_unit_test(test_config_team_with_empty_rotation),
-		cmocka_unit_test(test_config_team_with_unknown_people),
-		cmocka_unit_test(test_config_device_with_unknown_person),
-		cmocka_unit_test(test_config_bad_handoff),
-		cmocka_unit_test(test_config_short_token_secret),
-		cmocka_unit_test(test_config_policy_step_with_bad_target),
-		cmocka_unit_test(test_config_unknown_default_area),
-		cmocka_unit_test(test_config_bad_values),
-		cmocka_unit_test(test_config_load_file),
+	    cmocka_unit_test(test_config_default_loads),
+	    cmocka_unit_test(test_config_token_by_secret),
+	    cmocka_unit_test(test_config_small_config_loads),
+	    cmocka_unit_test(test_config_unknown_key_names_line),
+	    cmocka_unit_test(test_config_unknown_section_names_line),
+	    cmocka_unit_test(test_config_syntax_error_names_line),
+	    cmocka_unit_test(test_config_area_with_unknown_team),
+	    cmocka_unit_test(test_config_team_with_unknown_policy),
+	    cmocka_unit_test(test_config_team_with_empty_rotation),
+	    cmocka_unit_test(test_config_team_with_unknown_people),
+	    cmocka_unit_test(test_config_device_with_unknown_person),
+	    cmocka_unit_test(test_config_bad_handoff),
+	    cmocka_unit_test(test_config_short_token_secret),
+	    cmocka_unit_test(test_config_policy_step_with_bad_target),
+	    cmocka_unit_test(test_config_unknown_default_area),
+	    cmocka_unit_test(test_config_bad_values),
+	    cmocka_unit_test(test_config_load_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,14 +16,15 @@
 #include "careline/clock.h"
 #include "careline/engine.h"
 
-#define SEC   INT64_C(1000)
-#define MIN   (60 * SEC)
-#define HOUR  (60 * MIN)
-#define T0    INT64_C(1773223200000) /* 2026-03-11T10:00:00Z */
+#define SEC  INT64_C(1000)
+#define MIN  (60 * SEC)
+#define HOUR (60 * MIN)
+#define T0   INT64_C(1773223200000) /* 2026-03-11T10:00:00Z */
 
 struct fixture {
 	struct cl_policy_step steps[2];
-	struct cl_policy policy; /* primary 5 min; primary+lead 10 min; repeat 2; final backup 30 min */
+	struct cl_policy
+	    policy; /* primary 5 min; primary+lead 10 min; repeat 2; final backup 30 min */
 	struct cl_clock clock;
 	struct cl_ticket t;
 };
@@ -127,12 +128,12 @@ static void test_engine_hours_of_escalation(void **state)
 		int64_t next_due;
 		bool unhandled_now;
 	} want[] = {
-		{5 * MIN, &fx.steps[1], CL_ESC_STEP, 1, 0, 15 * MIN, false},
-		{15 * MIN, &fx.steps[0], CL_ESC_STEP, 0, 1, 20 * MIN, false},
-		{20 * MIN, &fx.steps[1], CL_ESC_STEP, 1, 1, 30 * MIN, false},
-		{30 * MIN, &fx.steps[0], CL_ESC_STEP, 0, 2, 35 * MIN, false},
-		{35 * MIN, &fx.steps[1], CL_ESC_STEP, 1, 2, 45 * MIN, false},
-		{45 * MIN, &fx.policy.final, CL_ESC_FINAL, 2, 2, 75 * MIN, true},
+	    {5 * MIN, &fx.steps[1], CL_ESC_STEP, 1, 0, 15 * MIN, false},
+	    {15 * MIN, &fx.steps[0], CL_ESC_STEP, 0, 1, 20 * MIN, false},
+	    {20 * MIN, &fx.steps[1], CL_ESC_STEP, 1, 1, 30 * MIN, false},
+	    {30 * MIN, &fx.steps[0], CL_ESC_STEP, 0, 2, 35 * MIN, false},
+	    {35 * MIN, &fx.steps[1], CL_ESC_STEP, 1, 2, 45 * MIN, false},
+	    {45 * MIN, &fx.policy.final, CL_ESC_FINAL, 2, 2, 75 * MIN, true},
 	};
 	struct cl_esc_plan plan;
 	step(CL_ESC_IN_START, &plan);
@@ -461,20 +462,20 @@ static void test_engine_start_again_resets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_engine_start_notifies_first_step, setup),
-		cmocka_unit_test_setup(test_engine_hours_of_escalation, setup),
-		cmocka_unit_test_setup(test_engine_late_timer_steps_once_from_now, setup),
-		cmocka_unit_test_setup(test_engine_stale_due_does_nothing, setup),
-		cmocka_unit_test_setup(test_engine_decline_escalates_at_once, setup),
-		cmocka_unit_test_setup(test_engine_ack_sets_timeout_per_urgency, setup),
-		cmocka_unit_test_setup(test_engine_ack_timeout_in_final_returns_to_final, setup),
-		cmocka_unit_test_setup(test_engine_ack_timeout_zero_disables, setup),
-		cmocka_unit_test_setup(test_engine_decline_by_acker_escalates, setup),
-		cmocka_unit_test_setup(test_engine_stop_clears_deadline, setup),
-		cmocka_unit_test_setup(test_engine_zero_steps_goes_straight_to_final, setup),
-		cmocka_unit_test_setup(test_engine_final_without_delay_notifies_once, setup),
-		cmocka_unit_test_setup(test_engine_final_without_targets_keeps_deadline, setup),
-		cmocka_unit_test_setup(test_engine_start_again_resets, setup),
+	    cmocka_unit_test_setup(test_engine_start_notifies_first_step, setup),
+	    cmocka_unit_test_setup(test_engine_hours_of_escalation, setup),
+	    cmocka_unit_test_setup(test_engine_late_timer_steps_once_from_now, setup),
+	    cmocka_unit_test_setup(test_engine_stale_due_does_nothing, setup),
+	    cmocka_unit_test_setup(test_engine_decline_escalates_at_once, setup),
+	    cmocka_unit_test_setup(test_engine_ack_sets_timeout_per_urgency, setup),
+	    cmocka_unit_test_setup(test_engine_ack_timeout_in_final_returns_to_final, setup),
+	    cmocka_unit_test_setup(test_engine_ack_timeout_zero_disables, setup),
+	    cmocka_unit_test_setup(test_engine_decline_by_acker_escalates, setup),
+	    cmocka_unit_test_setup(test_engine_stop_clears_deadline, setup),
+	    cmocka_unit_test_setup(test_engine_zero_steps_goes_straight_to_final, setup),
+	    cmocka_unit_test_setup(test_engine_final_without_delay_notifies_once, setup),
+	    cmocka_unit_test_setup(test_engine_final_without_targets_keeps_deadline, setup),
+	    cmocka_unit_test_setup(test_engine_start_again_resets, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

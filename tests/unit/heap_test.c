@@ -205,13 +205,13 @@ static void test_heap_interleaved_push_and_pop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_heap_empty),
-		cmocka_unit_test(test_heap_orders_by_due),
-		cmocka_unit_test(test_heap_ties_broken_by_id),
-		cmocka_unit_test(test_heap_pop_due_only_when_due),
-		cmocka_unit_test(test_heap_duplicates_are_kept),
-		cmocka_unit_test(test_heap_random_pushes_pop_in_order),
-		cmocka_unit_test(test_heap_interleaved_push_and_pop),
+	    cmocka_unit_test(test_heap_empty),
+	    cmocka_unit_test(test_heap_orders_by_due),
+	    cmocka_unit_test(test_heap_ties_broken_by_id),
+	    cmocka_unit_test(test_heap_pop_due_only_when_due),
+	    cmocka_unit_test(test_heap_duplicates_are_kept),
+	    cmocka_unit_test(test_heap_random_pushes_pop_in_order),
+	    cmocka_unit_test(test_heap_interleaved_push_and_pop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,8 +167,8 @@ static void test_store_schema_version_is_migration_count(void **state)
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		char sql[128];
 		snprintf(sql, sizeof(sql),
-			 "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
-			 tables[i]);
+		         "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
+		         tables[i]);
 		assert_int_equal(side_query_int(sql), 1);
 	}
 }
@@ -336,26 +336,26 @@ static void test_store_ticket_update_writes_mutable_columns(void **state)
 	assert_string_equal(got.acked_by, "");
 	assert_int_equal(got.acked_ms, 0);
 	assert_int_equal(side_query_int("SELECT count(*) FROM ticket WHERE acked_by IS NULL"
-					" AND acked_at IS NULL AND due_at IS NULL"),
-			 1);
+	                                " AND acked_at IS NULL AND due_at IS NULL"),
+	                 1);
 }
 
 static struct cl_report_row make_report(int64_t id, int64_t ticket_id, const char *key,
-					 const unsigned char *blob, size_t blob_len)
+                                        const unsigned char *blob, size_t blob_len)
 {
 	struct cl_report_row r = {
-		.id = id,
-		.ns = "app",
-		.key = key,
-		.via = "http",
-		.received_ms = T0 + 5,
-		.ticket_id = ticket_id,
-		.reporter_person = "jens",
-		.reporter_role = "caretaker",
-		.anonymous = false,
-		.consent_callback = true,
-		.consent_disclose = true,
-		.answer_state = "notifying",
+	    .id = id,
+	    .ns = "app",
+	    .key = key,
+	    .via = "http",
+	    .received_ms = T0 + 5,
+	    .ticket_id = ticket_id,
+	    .reporter_person = "jens",
+	    .reporter_role = "caretaker",
+	    .anonymous = false,
+	    .consent_callback = true,
+	    .consent_disclose = true,
+	    .answer_state = "notifying",
 	};
 	for (int f = 0; f < CL_RF__COUNT; f++)
 		r.fields[f] = (struct cl_blob){blob + f, blob_len - (size_t)f};
@@ -384,7 +384,7 @@ static void on_report(void *ctx, const struct cl_report_row *r)
 	s->anonymous[i] = r->anonymous;
 	snprintf(s->key[i], sizeof(s->key[i]), "%s", r->key);
 	snprintf(s->person[i], sizeof(s->person[i]), "%s",
-		 r->reporter_person ? r->reporter_person : "(null)");
+	         r->reporter_person ? r->reporter_person : "(null)");
 	for (int f = 0; f < CL_RF__COUNT; f++) {
 		s->field_null[i][f] = r->fields[f].data == NULL;
 		s->field_len[i][f] = r->fields[f].len;
@@ -405,28 +405,29 @@ static void test_store_report_insert_and_unique_key(void **state)
 	struct cl_ticket t = make_ticket(1, "EEEEE");
 	insert_ticket(&t);
 
-	struct cl_report_row r = make_report(1, 1, "b3f9c2d0-5a57-4c1e-9f7e-2d1f0c0a9e11", blob, 48);
+	struct cl_report_row r =
+	    make_report(1, 1, "b3f9c2d0-5a57-4c1e-9f7e-2d1f0c0a9e11", blob, 48);
 	assert_int_equal(cl_store_report_insert(fx.s, &r), CL_OK);
 
 	int64_t tid = 0;
 	char answer[24] = "";
 	assert_int_equal(cl_store_report_find(fx.s, "app", "b3f9c2d0-5a57-4c1e-9f7e-2d1f0c0a9e11",
-					      &tid, answer, sizeof(answer)),
-			 CL_OK);
+	                                      &tid, answer, sizeof(answer)),
+	                 CL_OK);
 	assert_int_equal(tid, 1);
 	assert_string_equal(answer, "notifying");
-	assert_int_equal(cl_store_report_find(fx.s, "app", "another-key", &tid, answer,
-					      sizeof(answer)),
-			 CL_ERR_NOTFOUND);
+	assert_int_equal(
+	    cl_store_report_find(fx.s, "app", "another-key", &tid, answer, sizeof(answer)),
+	    CL_ERR_NOTFOUND);
 	assert_int_equal(cl_store_report_find(fx.s, "twilio",
-					      "b3f9c2d0-5a57-4c1e-9f7e-2d1f0c0a9e11", &tid, answer,
-					      sizeof(answer)),
-			 CL_ERR_NOTFOUND);
+	                                      "b3f9c2d0-5a57-4c1e-9f7e-2d1f0c0a9e11", &tid, answer,
+	                                      sizeof(answer)),
+	                 CL_ERR_NOTFOUND);
 
 	/* The same (channel, key) again is a conflict, whatever the row id. */
 	cl_log_set_level(CL_LOG_ERROR + 1);
-	struct cl_report_row again = make_report(2, 1, "b3f9c2d0-5a57-4c1e-9f7e-2d1f0c0a9e11",
-						 blob, 48);
+	struct cl_report_row again =
+	    make_report(2, 1, "b3f9c2d0-5a57-4c1e-9f7e-2d1f0c0a9e11", blob, 48);
 	assert_int_equal(cl_store_report_insert(fx.s, &again), CL_ERR_CONFLICT);
 	cl_log_set_level(CL_LOG_WARN);
 	/* The same key in another namespace is another report. */
@@ -445,12 +446,12 @@ static void test_store_report_insert_and_unique_key(void **state)
 
 	assert_int_equal(side_query_int("SELECT count(*) FROM report"), 3);
 	assert_int_equal(side_query_int("SELECT count(*) FROM report WHERE anonymous = 1"
-					" AND reporter_person IS NULL AND reporter_name_enc IS NULL"
-					" AND reporter_phone_enc IS NULL AND phone_hash IS NULL"
-					" AND text_enc IS NOT NULL"),
-			 1);
+	                                " AND reporter_person IS NULL AND reporter_name_enc IS NULL"
+	                                " AND reporter_phone_enc IS NULL AND phone_hash IS NULL"
+	                                " AND text_enc IS NOT NULL"),
+	                 1);
 	assert_int_equal(cl_store_report_find(fx.s, "app", "anon-1", &tid, answer, sizeof(answer)),
-			 CL_OK);
+	                 CL_OK);
 }
 
 static void test_store_reports_of_ticket_round_trip(void **state)
@@ -515,11 +516,11 @@ static void test_store_savepoint_rollback_undoes_one_job(void **state)
 	struct cl_ticket b = make_ticket(2, "JJJJJ");
 	insert_ticket(&b);
 	struct cl_event_row e = {.ticket_id = 2,
-				 .at_ms = T0,
-				 .actor = "system",
-				 .event = "create",
-				 .from_state = "new",
-				 .to_state = "new"};
+	                         .at_ms = T0,
+	                         .actor = "system",
+	                         .event = "create",
+	                         .from_state = "new",
+	                         .to_state = "new"};
 	assert_int_equal(cl_store_event_insert(fx.s, &e), CL_OK);
 	cl_store_rollback_to(fx.s);
 
@@ -631,8 +632,8 @@ static void on_id_due(void *ctx, int64_t id, int64_t due)
 static void test_store_lists_deadlines_and_counts(void **state)
 {
 	const enum cl_ticket_state states[] = {CL_TICKET_NOTIFYING, CL_TICKET_NOTIFYING,
-					       CL_TICKET_ACKNOWLEDGED, CL_TICKET_TAKEN,
-					       CL_TICKET_CLOSED};
+	                                       CL_TICKET_ACKNOWLEDGED, CL_TICKET_TAKEN,
+	                                       CL_TICKET_CLOSED};
 	for (int i = 0; i < 5; i++) {
 		char ref[CL_REF_MAX] = "R2";
 		ref[1] = (char)('2' + i);
@@ -641,8 +642,8 @@ static void test_store_lists_deadlines_and_counts(void **state)
 		if (i == 4)
 			strcpy(t.team, "other");
 		t.due_ms = states[i] == CL_TICKET_TAKEN || states[i] == CL_TICKET_CLOSED
-				   ? 0
-				   : T0 + 1000 * (i + 1);
+		               ? 0
+		               : T0 + 1000 * (i + 1);
 		insert_ticket(&t);
 	}
 	struct id_list l = {0};
@@ -720,27 +721,27 @@ static void test_store_events_round_trip(void **state)
 	unsigned char note[40];
 	memset(note, 0x5a, sizeof(note));
 	struct cl_event_row rows[] = {
-		{.ticket_id = 1,
-		 .at_ms = T0,
-		 .actor = "anonymous",
-		 .event = "create",
-		 .from_state = "new",
-		 .to_state = "new",
-		 .detail = "via=http"},
-		{.ticket_id = 1,
-		 .at_ms = T0 + 60000,
-		 .actor = "system",
-		 .event = "escalate",
-		 .from_state = "notifying",
-		 .to_state = "notifying",
-		 .detail = "step=1 loop=0"},
-		{.ticket_id = 1,
-		 .at_ms = T0 + 70000,
-		 .actor = "anna",
-		 .event = "note",
-		 .from_state = "notifying",
-		 .to_state = "notifying",
-		 .note = {note, sizeof(note)}},
+	    {.ticket_id = 1,
+	     .at_ms = T0,
+	     .actor = "anonymous",
+	     .event = "create",
+	     .from_state = "new",
+	     .to_state = "new",
+	     .detail = "via=http"},
+	    {.ticket_id = 1,
+	     .at_ms = T0 + 60000,
+	     .actor = "system",
+	     .event = "escalate",
+	     .from_state = "notifying",
+	     .to_state = "notifying",
+	     .detail = "step=1 loop=0"},
+	    {.ticket_id = 1,
+	     .at_ms = T0 + 70000,
+	     .actor = "anna",
+	     .event = "note",
+	     .from_state = "notifying",
+	     .to_state = "notifying",
+	     .note = {note, sizeof(note)}},
 	};
 	for (size_t i = 0; i < 3; i++)
 		assert_int_equal(cl_store_event_insert(fx.s, &rows[i]), CL_OK);
@@ -786,16 +787,16 @@ static void test_store_notifications(void **state)
 	insert_ticket(&t2);
 
 	struct cl_notification n = {
-		.ticket_id = 1,
-		.person = "anna",
-		.channel = "mqtt",
-		.target = "anna-phone",
-		.kind = "alert",
-		.step = 1,
-		.loop = 2,
-		.state = CL_NOTIF_PENDING,
-		.next_attempt_ms = T0 + 10,
-		.created_ms = T0,
+	    .ticket_id = 1,
+	    .person = "anna",
+	    .channel = "mqtt",
+	    .target = "anna-phone",
+	    .kind = "alert",
+	    .step = 1,
+	    .loop = 2,
+	    .state = CL_NOTIF_PENDING,
+	    .next_attempt_ms = T0 + 10,
+	    .created_ms = T0,
 	};
 	assert_int_equal(cl_store_notification_insert(fx.s, &n), CL_OK);
 	assert_true(n.id > 0);
@@ -897,13 +898,13 @@ static void test_store_survives_reopen(void **state)
 	assert_int_equal(cl_store_begin(fx.s), CL_OK);
 	insert_ticket(&t);
 	struct cl_notification n = {.ticket_id = 1,
-				    .person = "anna",
-				    .channel = "mqtt",
-				    .target = "anna-phone",
-				    .kind = "alert",
-				    .state = CL_NOTIF_PENDING,
-				    .next_attempt_ms = T0,
-				    .created_ms = T0};
+	                            .person = "anna",
+	                            .channel = "mqtt",
+	                            .target = "anna-phone",
+	                            .kind = "alert",
+	                            .state = CL_NOTIF_PENDING,
+	                            .next_attempt_ms = T0,
+	                            .created_ms = T0};
 	assert_int_equal(cl_store_notification_insert(fx.s, &n), CL_OK);
 	assert_int_equal(cl_store_commit(fx.s), CL_OK);
 	reopen();
@@ -923,27 +924,26 @@ int main(void)
 {
 	cl_log_set_level(CL_LOG_WARN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_store_fresh_db_is_wal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_schema_version_is_migration_count, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_store_reopen_does_not_migrate_again, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_ticket_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_ticket_update_writes_mutable_columns,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_report_insert_and_unique_key, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_store_reports_of_ticket_round_trip, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_store_savepoint_rollback_undoes_one_job, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_store_open_at_address, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_lists_deadlines_and_counts, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_store_events_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_notifications, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_survives_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_fresh_db_is_wal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_schema_version_is_migration_count, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_store_reopen_does_not_migrate_again, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_ticket_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_ticket_update_writes_mutable_columns, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_store_report_insert_and_unique_key, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_store_reports_of_ticket_round_trip, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_store_savepoint_rollback_undoes_one_job, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_store_open_at_address, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_lists_deadlines_and_counts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_events_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_notifications, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_survives_reopen, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

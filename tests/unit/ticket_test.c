@@ -17,7 +17,7 @@
 
 #define T0 INT64_C(1773223200000) /* 2026-03-11T10:00:00Z */
 
-#define X (-1)
+#define X   (-1)
 #define NEW CL_TICKET_NEW
 #define NTF CL_TICKET_NOTIFYING
 #define ACK CL_TICKET_ACKNOWLEDGED
@@ -28,12 +28,12 @@
  * taken → closed; decline and ack timeout return to notifying; take and
  * resolve from any open state; notes everywhere. */
 static const int spec[CL_TICKET_STATE__COUNT][CL_TEV__COUNT] = {
-	/*       create notify escalate ack decline ack_timeout take resolve note */
-	[NEW] = {NEW, NTF, X, X, X, X, TKN, CLS, NEW},
-	[NTF] = {X, X, NTF, ACK, NTF, X, TKN, CLS, NTF},
-	[ACK] = {X, X, X, ACK, NTF, NTF, TKN, CLS, ACK},
-	[TKN] = {X, X, X, X, X, X, TKN, CLS, TKN},
-	[CLS] = {X, X, X, X, X, X, X, X, CLS},
+    /*       create notify escalate ack decline ack_timeout take resolve note */
+    [NEW] = {NEW, NTF, X, X, X, X, TKN, CLS, NEW},
+    [NTF] = {X, X, NTF, ACK, NTF, X, TKN, CLS, NTF},
+    [ACK] = {X, X, X, ACK, NTF, NTF, TKN, CLS, ACK},
+    [TKN] = {X, X, X, X, X, X, TKN, CLS, TKN},
+    [CLS] = {X, X, X, X, X, X, X, X, CLS},
 };
 
 /* A ticket in state s, held by holder when acknowledged or taken. */
@@ -65,12 +65,12 @@ static void test_ticket_table_matches_spec(void **state)
 {
 	for (int s = 0; s < CL_TICKET_STATE__COUNT; s++)
 		for (int e = 0; e < CL_TEV__COUNT; e++)
-			assert_int_equal(cl_ticket_next_state((enum cl_ticket_state)s,
-							      (enum cl_ticket_event)e),
-					 spec[s][e]);
+			assert_int_equal(
+			    cl_ticket_next_state((enum cl_ticket_state)s, (enum cl_ticket_event)e),
+			    spec[s][e]);
 	assert_int_equal(cl_ticket_next_state(CL_TICKET_STATE__COUNT, CL_TEV_ACK), -1);
 	assert_int_equal(cl_ticket_next_state(NEW, CL_TEV__COUNT), -1);
-	assert_int_equal(cl_ticket_next_state((enum cl_ticket_state)-1, CL_TEV_ACK), -1);
+	assert_int_equal(cl_ticket_next_state((enum cl_ticket_state) - 1, CL_TEV_ACK), -1);
 }
 
 /* Every cell through cl_ticket_apply, acted on by the holder: legal cells
@@ -83,10 +83,10 @@ static void test_ticket_apply_every_cell_by_holder(void **state)
 			struct cl_ticket t = ticket_in((enum cl_ticket_state)s, "anna");
 			struct cl_ticket_result res;
 			cl_ticket_apply(&t, (enum cl_ticket_event)e, "anna", "contact_refused",
-					T0 + 60000, &res);
+			                T0 + 60000, &res);
 			assert_int_equal(res.from, s);
 			bool repeat = (s == ACK && e == CL_TEV_ACK) ||
-				      (s == TKN && (e == CL_TEV_ACK || e == CL_TEV_TAKE));
+			              (s == TKN && (e == CL_TEV_ACK || e == CL_TEV_TAKE));
 			if (s == CLS && e != CL_TEV_NOTE) {
 				assert_int_equal(res.outcome, CL_TICKET_REFUSED);
 				assert_string_equal(res.conflict, "closed");
@@ -269,23 +269,29 @@ static void test_ticket_closed_refuses_everything_but_notes(void **state)
 static void test_ticket_resolve_needs_a_valid_reason(void **state)
 {
 	static const char *const valid[] = {
-		"contact_refused",
-		"contact_not_achieved",
-		"not_in_target_group",
-		"handed_over:home_support",
-		"handed_over:home_care",
-		"handed_over:home_nursing",
-		"handed_over:admission",
-		"handed_over:doctor",
-		"handed_over:treatment",
-		"handed_over:residential_care",
-		"handed_over:drop_in_centre",
-		"handed_over:family",
-		"handed_over:other",
+	    "contact_refused",
+	    "contact_not_achieved",
+	    "not_in_target_group",
+	    "handed_over:home_support",
+	    "handed_over:home_care",
+	    "handed_over:home_nursing",
+	    "handed_over:admission",
+	    "handed_over:doctor",
+	    "handed_over:treatment",
+	    "handed_over:residential_care",
+	    "handed_over:drop_in_centre",
+	    "handed_over:family",
+	    "handed_over:other",
 	};
 	static const char *const invalid[] = {
-		"", "done", "handed_over:", "handed_over", "Contact_refused", "contact_refused ",
-		"handed_over:police", "closed",
+	    "",
+	    "done",
+	    "handed_over:",
+	    "handed_over",
+	    "Contact_refused",
+	    "contact_refused ",
+	    "handed_over:police",
+	    "closed",
 	};
 	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
 		assert_true(cl_ticket_reason_valid(valid[i]));
@@ -367,7 +373,7 @@ static void test_ticket_garbage_input_does_not_crash(void **state)
 	cl_ticket_apply(&t, (enum cl_ticket_event)99, "anna", NULL, T0, &res);
 	assert_int_equal(res.outcome, CL_TICKET_REFUSED);
 	assert_string_equal(res.conflict, "illegal_transition");
-	cl_ticket_apply(&t, (enum cl_ticket_event)-3, "anna", NULL, T0, &res);
+	cl_ticket_apply(&t, (enum cl_ticket_event) - 3, "anna", NULL, T0, &res);
 	assert_int_equal(res.outcome, CL_TICKET_REFUSED);
 
 	t.state = (enum cl_ticket_state)42;
@@ -401,9 +407,9 @@ static void test_ticket_names_round_trip(void **state)
 {
 	for (int s = 0; s < CL_TICKET_STATE__COUNT; s++) {
 		enum cl_ticket_state back;
-		assert_int_equal(cl_ticket_state_parse(cl_ticket_state_name((enum cl_ticket_state)s),
-						       &back),
-				 CL_OK);
+		assert_int_equal(
+		    cl_ticket_state_parse(cl_ticket_state_name((enum cl_ticket_state)s), &back),
+		    CL_OK);
 		assert_int_equal(back, s);
 	}
 	assert_string_equal(cl_ticket_state_name(NTF), "notifying");
@@ -416,7 +422,7 @@ static void test_ticket_names_round_trip(void **state)
 	for (int p = 0; p < CL_ESC_PHASE__COUNT; p++) {
 		enum cl_esc_phase back;
 		assert_int_equal(cl_esc_phase_parse(cl_esc_phase_name((enum cl_esc_phase)p), &back),
-				 CL_OK);
+		                 CL_OK);
 		assert_int_equal(back, p);
 	}
 	assert_string_equal(cl_ticket_kind_name(CL_TICKET_NAMED), "named");
@@ -426,19 +432,19 @@ static void test_ticket_names_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ticket_table_matches_spec),
-		cmocka_unit_test(test_ticket_apply_every_cell_by_holder),
-		cmocka_unit_test(test_ticket_happy_path_records_who_and_when),
-		cmocka_unit_test(test_ticket_take_without_ack_sets_acker),
-		cmocka_unit_test(test_ticket_same_person_repeat_is_same),
-		cmocka_unit_test(test_ticket_someone_else_is_refused_with_by),
-		cmocka_unit_test(test_ticket_take_over_an_ack),
-		cmocka_unit_test(test_ticket_closed_refuses_everything_but_notes),
-		cmocka_unit_test(test_ticket_resolve_needs_a_valid_reason),
-		cmocka_unit_test(test_ticket_decline_by_acker_returns_to_notifying),
-		cmocka_unit_test(test_ticket_ack_timeout_returns_to_notifying),
-		cmocka_unit_test(test_ticket_garbage_input_does_not_crash),
-		cmocka_unit_test(test_ticket_names_round_trip),
+	    cmocka_unit_test(test_ticket_table_matches_spec),
+	    cmocka_unit_test(test_ticket_apply_every_cell_by_holder),
+	    cmocka_unit_test(test_ticket_happy_path_records_who_and_when),
+	    cmocka_unit_test(test_ticket_take_without_ack_sets_acker),
+	    cmocka_unit_test(test_ticket_same_person_repeat_is_same),
+	    cmocka_unit_test(test_ticket_someone_else_is_refused_with_by),
+	    cmocka_unit_test(test_ticket_take_over_an_ack),
+	    cmocka_unit_test(test_ticket_closed_refuses_everything_but_notes),
+	    cmocka_unit_test(test_ticket_resolve_needs_a_valid_reason),
+	    cmocka_unit_test(test_ticket_decline_by_acker_returns_to_notifying),
+	    cmocka_unit_test(test_ticket_ack_timeout_returns_to_notifying),
+	    cmocka_unit_test(test_ticket_garbage_input_does_not_crash),
+	    cmocka_unit_test(test_ticket_names_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
