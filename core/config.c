@@ -824,6 +824,8 @@ static bool link_config(struct parse_ctx *p)
 	p->line = 0;
 	if (cfg->n_areas == 0)
 		return fail(p, "no [area ...] configured"), false;
+	if (!cfg->default_area_id[0])
+		cfg->default_area = &cfg->areas[0]; /* documented: the first area */
 	if (cfg->default_area_id[0]) {
 		cfg->default_area = area_mut(cfg, cfg->default_area_id);
 		if (!cfg->default_area)

@@ -318,10 +318,12 @@ void cl_service_flush(struct cl_service *svc)
 			fx_apply(svc);
 			svc->n_results = 0;
 			svc->metrics.commits++;
+			svc->last_commit_failed = false;
 			svc->metrics.batched_jobs += n_jobs;
 		} else {
 			/* Nothing is durable: every job is told to retry. */
 			svc->metrics.commit_failures++;
+			svc->last_commit_failed = true;
 			cl_warn("service.commit_failed", "jobs=%zu err=%s", n_jobs,
 			        cl_errcode(err));
 			for (struct cl_job *job = jobs; job; job = job->next)
@@ -492,6 +494,11 @@ enum cl_err cl_service_oncall(struct cl_service *svc, const char *team, int64_t 
 	if (!t)
 		return CL_ERR_NOTFOUND;
 	return cl_roster_oncall_at(t, at_ms, out);
+}
+
+bool cl_service_durable(const struct cl_service *svc)
+{
+	return !svc->last_commit_failed;
 }
 
 const struct cl_metrics *cl_service_metrics(struct cl_service *svc)

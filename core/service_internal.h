@@ -84,6 +84,7 @@ struct cl_service {
 	size_t n_senders;
 
 	struct cl_metrics metrics;
+	bool last_commit_failed;
 };
 
 /* effects */

@@ -123,8 +123,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		http->requests++;
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > http->ctx->cfg->http_max_body)
+		if (cl && strtoull(cl, NULL, 10) > http->ctx->cfg->http_max_body) {
+			/* Refuse before reading the body; MHD closes the connection. */
 			req->too_big = true;
+			req->dispatched = true;
+			gw_http_reply_error(req, 413, "too_large", "request body over the size cap",
+			                    NULL);
+			respond(req);
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {

@@ -272,14 +272,14 @@ static void on_action_done(void *ctx, const struct cl_action_answer *a)
 		char msg[160];
 		if (a->conflict) {
 			snprintf(msg, sizeof(msg), "%s%s%s", a->conflict, a->by[0] ? " by " : "",
-				 a->by);
+			         a->by);
 			for (char *p = msg; *p && p < msg + strlen(a->conflict); p++)
 				if (*p == '_')
 					*p = ' ';
 		} else {
 			snprintf(msg, sizeof(msg), "%s",
-				 a->err == CL_AGAIN ? "could not be stored now; try again"
-						    : cl_strerror(a->err));
+			         a->err == CL_AGAIN ? "could not be stored now; try again"
+			                            : cl_strerror(a->err));
 		}
 		json_t *o = gw_json_error(code, msg, a->by);
 		if (a->ref[0])

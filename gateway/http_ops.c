@@ -145,7 +145,8 @@ bool gw_ops_dispatch(struct gw_request *req)
 	if (strcmp(url, "/healthz") == 0) {
 		gw_http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 	} else if (strcmp(url, "/readyz") == 0) {
-		bool db = cl_store_healthy(cl_service_store(ctx->svc));
+		bool db =
+		    cl_store_healthy(cl_service_store(ctx->svc)) && cl_service_durable(ctx->svc);
 		bool broker = ctx->mqtt && gw_mqtt_connected(ctx->mqtt);
 		gw_http_reply_json(req, db && broker ? 200 : 503,
 		                   json_pack("{s:s, s:s, s:s}", "status",

@@ -318,6 +318,10 @@ static void handle_ack(struct gw_mqtt *m, const struct cl_device *dev, json_t *o
 		bad = "reason: must be a closing reason";
 	else if (note && !json_is_null(note) && !json_is_string(note))
 		bad = "note: must be a string";
+	else if (a.kind == CL_ACTION_NOTE && (!json_is_string(note) || !json_string_length(note)))
+		bad = "note: required";
+	else if (a.kind == CL_ACTION_RESOLVE && !json_is_string(reason))
+		bad = "reason: required for resolve";
 	if (bad) {
 		reject(m, dev->id, NULL, "invalid_field", bad);
 		return;

@@ -160,6 +160,9 @@ enum cl_err cl_service_ticket_events(struct cl_service *svc, const struct cl_tic
 enum cl_err cl_service_oncall(struct cl_service *svc, const char *team, int64_t at_ms,
                               struct cl_oncall *out);
 
+/* False after a commit failed, until one succeeds again (readyz). */
+bool cl_service_durable(const struct cl_service *svc);
+
 const struct cl_metrics *cl_service_metrics(struct cl_service *svc);
 struct cl_metrics *cl_service_metrics_mut(struct cl_service *svc);
 const struct cl_config *cl_service_config(struct cl_service *svc);

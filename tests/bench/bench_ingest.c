@@ -4,13 +4,16 @@
  * SQLite first (one row per transaction, then 64), then 32 keep-alive
  * connections posting reports to the daemon, counting 201s only, then the
  * daemon left idle to see what it costs between deadlines.
- * Figures: sqlite_raw_rps, sqlite_batch_rps, http_ingest_rps (+ latency and
- * reports per commit), http_vs_sqlite_raw_ratio, idle_cpu_ms_per_s.
+ * Figures: sqlite_raw_rps, sqlite_batch_rps, http_ingest_rps (+ its latency,
+ * reports per commit and bytes the daemon wrote to disk per report),
+ * http_vs_sqlite_raw_ratio, daemon_peak_rss_mb_http, idle_cpu_ms_per_s and
+ * idle_wakeups_per_s (the daemon holding every ticket of the run open).
  */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -151,8 +154,8 @@ static void on_answer(void *ctx, uint64_t tag, long status, const char *body, in
 	struct ingest *in = ctx;
 	if (status != 201) {
 		if (++in->bad <= 5)
-			bench_note("report %llu: status %ld: %.200s", (unsigned long long)tag, status,
-			           body);
+			bench_note("report %llu: status %ld: %.200s", (unsigned long long)tag,
+			           status, body);
 		if (in->bad > 1000)
 			bench_fail("more than 1000 reports not stored");
 		return;
@@ -189,6 +192,9 @@ static double http_ingest(struct bench_env *env, struct ingest *in, struct bmq *
 	in->lat_ms = calloc(HTTP_REPORTS, sizeof(double));
 	if (!in->lat_ms)
 		bench_fail("out of memory");
+	int64_t cpu_d0 = bench_cpu_ms(env->daemon_pid), cpu_b0 = bench_cpu_ms(env->broker_pid);
+	int64_t cpu_c0 = bench_cpu_ms(getpid()), wall0 = bench_now_us();
+	int64_t disk0 = bench_disk_write_bytes(env->daemon_pid);
 	double commits0 = bench_metric(env, "careline_commits_total");
 	double reports0 = bench_metric(env, "careline_reports_total{channel=\"http\"}");
 	uint64_t tag = 0, last_ok = 0;
@@ -211,18 +217,26 @@ static double http_ingest(struct bench_env *env, struct ingest *in, struct bmq *
 	}
 	while (bench_http_busy(http) > 0)
 		pump(http, alerts, 100);
+	double wall = (double)(bench_now_us() - wall0) / 1e6;
+	bench_note("http: cpu ms/s over %.1f s: daemon %.0f, broker %.0f, this client %.0f", wall,
+	           (double)(bench_cpu_ms(env->daemon_pid) - cpu_d0) / wall,
+	           (double)(bench_cpu_ms(env->broker_pid) - cpu_b0) / wall,
+	           (double)(bench_cpu_ms(getpid()) - cpu_c0) / wall);
+	double disk = (double)(bench_disk_write_bytes(env->daemon_pid) - disk0);
 	double commits = bench_metric(env, "careline_commits_total") - commits0;
 	double reports = bench_metric(env, "careline_reports_total{channel=\"http\"}") - reports0;
 	bench_http_free(http); /* closes the keep-alive connections */
 	double secs = (double)(in->t_end - in->t_start) / 1e6;
 	double rps = HTTP_REPORTS / secs;
-	bench_note("http: %d reports in %.2f s after %d warm-up, %llu not 201, %.0f commits", HTTP_REPORTS,
-	           secs, HTTP_WARMUP, (unsigned long long)in->bad, commits);
+	bench_note("http: %d reports in %.2f s after %d warm-up, %llu not 201, %.0f commits",
+	           HTTP_REPORTS, secs, HTTP_WARMUP, (unsigned long long)in->bad, commits);
 	bench_figure("http_ingest_rps", rps, 0, "reports/s");
 	bench_figure("http_ingest_p50_ms", bench_percentile(in->lat_ms, in->n_lat, 50), 2, "ms");
 	bench_figure("http_ingest_p99_ms", bench_percentile(in->lat_ms, in->n_lat, 99), 2, "ms");
-	if (commits > 0)
+	if (commits > 0 && reports > 0) {
 		bench_figure("http_reports_per_commit", reports / commits, 1, "reports");
+		bench_figure("http_disk_write_kb_per_report", disk / 1024 / reports, 1, "kB");
+	}
 	free(in->lat_ms);
 	return rps;
 }
@@ -260,14 +274,18 @@ int main(void)
 	while (bench_now_us() < until)
 		bmq_pump(&alerts, 1, 100);
 	int64_t cpu0 = bench_cpu_ms(env.daemon_pid), cs0 = bench_ctx_switches(env.daemon_pid);
+	int64_t oncpu0 = bench_oncpu_us(env.daemon_pid);
 	int64_t t0 = bench_now_us();
 	until = t0 + IDLE_MS * 1000;
 	while (bench_now_us() < until)
 		bmq_pump(&alerts, 1, 100);
 	double secs = (double)(bench_now_us() - t0) / 1e6;
 	int64_t cpu1 = bench_cpu_ms(env.daemon_pid), cs1 = bench_ctx_switches(env.daemon_pid);
-	bench_note("idle: %lld open tickets in the daemon",
-	           (long long)bench_metric(&env, "careline_tickets{state=\"notifying\"}"));
+	int64_t oncpu1 = bench_oncpu_us(env.daemon_pid);
+	bench_note("idle: %lld open tickets in the daemon; %lld us on a CPU in %.1f s (schedstat;"
+	           " /proc/PID/stat counts 10 ms ticks)",
+	           (long long)bench_metric(&env, "careline_tickets{state=\"notifying\"}"),
+	           (long long)(oncpu1 - oncpu0), secs);
 	bench_figure("idle_cpu_ms_per_s", (double)(cpu1 - cpu0) / secs, 2, "ms/s");
 	bench_figure("idle_wakeups_per_s", (double)(cs1 - cs0) / secs, 1, "wakeups/s");
 

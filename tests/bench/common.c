@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -113,8 +114,8 @@ void bench_uuid(char out[37])
 	if (!rng_state && getrandom(&rng_state, sizeof(rng_state), 0) != sizeof(rng_state))
 		rng_state = (uint64_t)bench_now_us() ^ ((uint64_t)getpid() << 32);
 	uint64_t a = splitmix(&rng_state), b = splitmix(&rng_state);
-	a = (a & ~0xf000ULL) | 0x4000ULL;                    /* version 4 */
-	b = (b & ~(3ULL << 62)) | (2ULL << 62);              /* variant 10 */
+	a = (a & ~0xf000ULL) | 0x4000ULL;       /* version 4 */
+	b = (b & ~(3ULL << 62)) | (2ULL << 62); /* variant 10 */
 	snprintf(out, 37, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
 	         (unsigned)((a >> 16) & 0xffff), (unsigned)(a & 0xffff), (unsigned)(b >> 48),
 	         (unsigned long long)(b & 0xffffffffffffULL));
@@ -145,14 +146,13 @@ static const char *const texts[] = {
     "ANONYM Der er råb og skrig fra lejligheden på 1. sal næsten hver aften",
     "Beboeren har fået en advarsel fra boligforeningen og mangler penge til mad",
 };
-static const char *const streets[] = {"Vestergade", "Nørregade",   "Skovvej",
-                                      "Søndergade", "Åboulevarden", "Frederiks Allé",
+static const char *const streets[] = {"Vestergade",     "Nørregade",    "Skovvej",
+                                      "Søndergade",     "Åboulevarden", "Frederiks Allé",
                                       "Jægergårdsgade", "Silkeborgvej"};
 static const char *const postcodes[] = {"8000", "8100", "8210", "8220", "8380"};
 static const char *const floors[] = {"st", "1", "2", "3", "4"};
 static const char *const sides[] = {"tv", "th", "mf"};
-static const char *const orgs[] = {"Boligforeningen Vest", "Brabrand Boligforening",
-                                   "AAB afd. 12"};
+static const char *const orgs[] = {"Boligforeningen Vest", "Brabrand Boligforening", "AAB afd. 12"};
 static const char *const names[] = {"Jens Hansen", "Mette Sørensen", "Ali Yılmaz",
                                     "Birthe Østergaard"};
 
@@ -177,10 +177,11 @@ size_t bench_report_json(char *buf, size_t cap, const char *report_id, uint64_t 
 		         street, number, floor, side, postcode);
 		break;
 	default:
-		snprintf(address, sizeof(address),
-		         ", \"address\": {\"street\": \"%s\", \"number\": \"%u\", \"floor\": \"%s\","
-		         " \"side\": \"%s\", \"postcode\": \"%s\"}",
-		         street, number, floor, side, postcode);
+		snprintf(
+		    address, sizeof(address),
+		    ", \"address\": {\"street\": \"%s\", \"number\": \"%u\", \"floor\": \"%s\","
+		    " \"side\": \"%s\", \"postcode\": \"%s\"}",
+		    street, number, floor, side, postcode);
 		break;
 	}
 	char reporter[256] = "";
@@ -189,9 +190,10 @@ size_t bench_report_json(char *buf, size_t cap, const char *report_id, uint64_t 
 		         ", \"reporter\": {\"name\": \"%s\", \"phone\": \"+452%07u\", \"role\":"
 		         " \"caretaker\", \"org\": \"%s\"}, \"consent\": {\"callback\": true,"
 		         " \"disclose_name\": false}",
-		         PICK(names, r >> 48), (unsigned)((r >> 20) % 10000000), PICK(orgs, r >> 52));
-	int n = snprintf(buf, cap, "{\"report_id\": \"%s\", \"text\": \"%s\"%s%s}", report_id,
-	                 text, address, reporter);
+		         PICK(names, r >> 48), (unsigned)((r >> 20) % 10000000),
+		         PICK(orgs, r >> 52));
+	int n = snprintf(buf, cap, "{\"report_id\": \"%s\", \"text\": \"%s\"%s%s}", report_id, text,
+	                 address, reporter);
 	if (n < 0 || (size_t)n >= cap)
 		bench_fail("report body over %zu bytes", cap);
 	return (size_t)n;
@@ -199,8 +201,7 @@ size_t bench_report_json(char *buf, size_t cap, const char *report_id, uint64_t 
 
 /* --- processes ------------------------------------------------------------------------ */
 
-const char *const bench_worker_devices[] = {"anna-phone", "bo-phone", "carl-phone",
-                                            "dorthe-phone"};
+const char *const bench_worker_devices[] = {"anna-phone", "bo-phone", "carl-phone", "dorthe-phone"};
 const size_t bench_n_worker_devices = sizeof(bench_worker_devices) / sizeof(char *);
 
 static int free_port(void)
@@ -247,6 +248,8 @@ static pid_t spawn(const char *cwd, const char *log, char *const argv[])
 			dup2(fd, 2);
 			close(fd);
 		}
+		/* Never outlive the bench, even when it is killed. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (chdir(cwd) < 0)
 			_exit(126);
 		execvp(argv[0], argv);
@@ -374,8 +377,8 @@ static char *daemon_config(const struct bench_env *env)
 		config_append(&b, &len, &cap, "[person reporter-%02d]\nrole = caretaker\n", i);
 		if (i % 2)
 			config_append(&b, &len, &cap, "estate = toveshoej\n");
-		config_append(&b, &len, &cap, "[device " BENCH_DEVICE_FMT "]\nperson = reporter-%02d\n",
-		              i, i);
+		config_append(&b, &len, &cap,
+		              "[device " BENCH_DEVICE_FMT "]\nperson = reporter-%02d\n", i, i);
 	}
 	config_append(&b, &len, &cap,
 	              "\n[area vest]\n"
@@ -438,7 +441,8 @@ static void start_daemon(struct bench_env *env)
 			show_log(log);
 			bench_fail("careline exited at start");
 		}
-		if (port_open(env->http_port) && bench_http_get(env->http_port, "/readyz", NULL) == 200)
+		if (port_open(env->http_port) &&
+		    bench_http_get(env->http_port, "/readyz", NULL) == 200)
 			return;
 		bench_sleep_ms(50);
 	}
@@ -547,6 +551,23 @@ int64_t bench_ctx_switches(pid_t pid)
 	       status_field(buf, "nonvoluntary_ctxt_switches:");
 }
 
+int64_t bench_disk_write_bytes(pid_t pid)
+{
+	char buf[1024];
+	if (!read_proc(pid, "io", buf, sizeof(buf)))
+		return -1;
+	const char *p = strstr(buf, "\nwrite_bytes:");
+	return p ? strtoll(p + 13, NULL, 10) : -1;
+}
+
+int64_t bench_oncpu_us(pid_t pid)
+{
+	char buf[256];
+	if (!read_proc(pid, "schedstat", buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 10) / 1000;
+}
+
 int64_t bench_cpu_ms(pid_t pid)
 {
 	char buf[1024];
@@ -554,8 +575,8 @@ int64_t bench_cpu_ms(pid_t pid)
 		return -1;
 	const char *p = strrchr(buf, ')');
 	unsigned long ut, st;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-	                 &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return -1;
 	return (int64_t)(ut + st) * 1000 / sysconf(_SC_CLK_TCK);
 }

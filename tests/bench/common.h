@@ -65,9 +65,11 @@ extern const size_t bench_n_worker_devices;
 
 /* --- the daemon from the outside ---------------------------------------------------- */
 
-double bench_peak_rss_mb(pid_t pid);    /* VmHWM */
-int64_t bench_cpu_ms(pid_t pid);        /* utime + stime from /proc/PID/stat */
-int64_t bench_ctx_switches(pid_t pid);  /* voluntary + nonvoluntary, /proc/PID/status */
+double bench_peak_rss_mb(pid_t pid);       /* VmHWM */
+int64_t bench_cpu_ms(pid_t pid);           /* utime + stime from /proc/PID/stat */
+int64_t bench_oncpu_us(pid_t pid);         /* time on a CPU, ns precise, /proc/PID/schedstat */
+int64_t bench_ctx_switches(pid_t pid);     /* voluntary + nonvoluntary, /proc/PID/status */
+int64_t bench_disk_write_bytes(pid_t pid); /* write_bytes from /proc/PID/io, or -1 */
 /* A counter from GET /metrics (e.g. "careline_commits_total"), or -1. */
 double bench_metric(const struct bench_env *env, const char *name);
 
@@ -113,7 +115,7 @@ void bmq_subscribe(struct bmq *q, const char *topic);
 /* Publish QoS 1 (queued; bmq_pump writes it). */
 void bmq_publish(struct bmq *q, const char *topic, const void *payload, int len);
 int bmq_fd(const struct bmq *q);
-short bmq_events(const struct bmq *q);       /* POLLIN, plus POLLOUT while it wants to write */
+short bmq_events(const struct bmq *q);          /* POLLIN, plus POLLOUT while it wants to write */
 void bmq_service(struct bmq *q, short revents); /* read what is there, write what is queued */
 /* Poll all of qs for up to timeout_ms and service them. */
 void bmq_pump(struct bmq **qs, size_t n, int timeout_ms);

@@ -36,18 +36,18 @@ int main(void)
 
 	char primary[48], backup[48];
 	hx_oncall(&h, "opsoegende", primary, sizeof(primary), backup, sizeof(backup));
-	HX_CHECK(strcmp(primary, "anna") == 0 || strcmp(primary, "bo") == 0, "primary %s",
-	         primary);
+	HX_CHECK(strcmp(primary, "anna") == 0 || strcmp(primary, "bo") == 0, "primary %s", primary);
 	HX_CHECK(strcmp(backup, "carl") == 0, "backup %s", backup);
 	int p = strcmp(primary, "anna") == 0 ? 0 : 1;
 	printf("on duty: primary %s, back-up %s\n", primary, backup);
 
 	char rid[37];
 	hx_uuid(rid);
-	json_t *rep = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}}", "report_id", rid,
-	                        "text", "Har ikke set manden i nr. 14 i to uger, postkassen flyder over",
-	                        "address", "street", "Vestergade", "number", "14", "postcode",
-	                        "8000", "reporter", "name", "Jens Hansen", "role", "caretaker");
+	json_t *rep =
+	    json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}}", "report_id", rid, "text",
+	              "Har ikke set manden i nr. 14 i to uger, postkassen flyder over", "address",
+	              "street", "Vestergade", "number", "14", "postcode", "8000", "reporter",
+	              "name", "Jens Hansen", "role", "caretaker");
 	char *body = json_dumps(rep, JSON_COMPACT);
 	json_decref(rep);
 	struct hx_resp r = hx_http(&h, "POST", "/api/v1/reports", "test-partner-token", body);

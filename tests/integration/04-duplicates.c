@@ -4,9 +4,11 @@
  * also with the UUID in upper case; over MQTT the same id gets a receipt
  * naming the same ticket (duplicate true); an app that publishes one report
  * twice in quick succession gets two receipts for one ticket. The ticket list
- * has exactly one ticket per distinct report_id.
+ * has exactly one ticket per distinct report_id, also when 8 clients post one
+ * new report_id at the same moment (one 201, seven 200s).
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,28 @@ static void same_answer(json_t *a, json_t *b, const char *what)
 	free(ys);
 	json_decref(x);
 	json_decref(y);
+}
+
+#define N_SAME 8
+static char same_id[37];
+static struct {
+	long status;
+	bool duplicate;
+	char ticket[16];
+} same[N_SAME];
+
+static void *post_same(void *arg)
+{
+	__typeof__(&same[0]) out = arg;
+	char *body = hx_report_json(same_id, "Naboen råber hver nat");
+	struct hx_resp r = hx_http(&h, "POST", "/api/v1/reports", "test-partner-token", body);
+	free(body);
+	out->status = r.status;
+	out->duplicate = json_is_true(json_object_get(r.json, "duplicate"));
+	const char *t = json_string_value(json_object_get(r.json, "ticket"));
+	snprintf(out->ticket, sizeof(out->ticket), "%s", t ? t : "");
+	hx_resp_free(&r);
+	return NULL;
 }
 
 static size_t count_tickets(void)
@@ -68,8 +92,8 @@ int main(void)
 	same_answer(r1.json, r2.json, "HTTP repeat");
 	const char *fields[] = {"ticket", "state", "urgency", "kind"};
 	for (size_t i = 0; i < 4; i++)
-		HX_CHECK(str(r1.json, fields[i]) && strcmp(str(r1.json, fields[i]),
-		                                           str(r2.json, fields[i])) == 0,
+		HX_CHECK(str(r1.json, fields[i]) &&
+		             strcmp(str(r1.json, fields[i]), str(r2.json, fields[i])) == 0,
 		         "%s differs", fields[i]);
 	HX_CHECK(json_equal(json_object_get(r1.json, "categories"),
 	                    json_object_get(r2.json, "categories")),
@@ -121,8 +145,8 @@ int main(void)
 	HX_CHECK(c1 && c2, "expected two receipts for the retried report");
 	HX_CHECK(strcmp(str(c1, "report_id"), rid2) == 0 && strcmp(str(c2, "report_id"), rid2) == 0,
 	         "receipt report ids");
-	HX_CHECK(strcmp(str(c1, "ticket"), str(c2, "ticket")) == 0, "retries made two tickets: %s %s",
-	         str(c1, "ticket"), str(c2, "ticket"));
+	HX_CHECK(strcmp(str(c1, "ticket"), str(c2, "ticket")) == 0,
+	         "retries made two tickets: %s %s", str(c1, "ticket"), str(c2, "ticket"));
 	HX_CHECK(strcmp(str(c1, "ticket"), ref) != 0, "a new report reused the old ticket");
 	HX_CHECK(json_is_true(json_object_get(c1, "duplicate")) !=
 	             json_is_true(json_object_get(c2, "duplicate")),
@@ -134,10 +158,32 @@ int main(void)
 	HX_CHECK(hx_device_wait(jens, "receipt", NULL, 0) == NULL, "a third receipt");
 
 	HX_CHECK(count_tickets() == 2, "expected two tickets, have %zu", count_tickets());
+
+	/* The same new report_id from 8 clients at once (one group commit):
+	 * exactly one 201, seven 200 duplicates, one ticket. */
+	hx_uuid(same_id);
+	pthread_t th[N_SAME];
+	for (int i = 0; i < N_SAME; i++)
+		if (pthread_create(&th[i], NULL, post_same, &same[i]) != 0)
+			hx_fail("pthread_create");
+	for (int i = 0; i < N_SAME; i++)
+		pthread_join(th[i], NULL);
+	int n201 = 0;
+	for (int i = 0; i < N_SAME; i++) {
+		HX_CHECK(same[i].status == 201 || (same[i].status == 200 && same[i].duplicate),
+		         "concurrent same id: %ld", same[i].status);
+		HX_CHECK(strcmp(same[i].ticket, same[0].ticket) == 0, "tickets %s and %s",
+		         same[i].ticket, same[0].ticket);
+		n201 += same[i].status == 201;
+	}
+	HX_CHECK(n201 == 1, "%d of %d concurrent posts got 201", n201, N_SAME);
+	HX_CHECK(count_tickets() == 3, "expected three tickets, have %zu", count_tickets());
 	struct hx_resp m = hx_http(&h, "GET", "/metrics", NULL, NULL);
 	HX_CHECK(m.status == 200 && m.body);
-	HX_CHECK(strstr(m.body, "careline_duplicate_reports_total{channel=\"http\"} 2"),
-	         "http duplicates not counted");
+	char want[96];
+	snprintf(want, sizeof(want), "careline_duplicate_reports_total{channel=\"http\"} %d",
+	         2 + N_SAME - 1);
+	HX_CHECK(strstr(m.body, want), "http duplicates not counted: want %s", want);
 	HX_CHECK(strstr(m.body, "careline_duplicate_reports_total{channel=\"mqtt\"} 2"),
 	         "mqtt duplicates not counted");
 	hx_resp_free(&m);

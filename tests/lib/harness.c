@@ -31,100 +31,99 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_INSTANCES 4
+#define MAX_INSTANCES    4
 #define READY_TIMEOUT_MS 10000
-#define MQTT_TIMEOUT_MS 5000
+#define MQTT_TIMEOUT_MS  5000
 #define SESSION_EXPIRY_S 3600
 
-const char *hx_default_config =
-    "; careline integration test configuration (tests/lib/harness.c)\n"
-    "[careline]\n"
-    "lang = da\n"
-    "log_level = info\n"
-    "\n"
-    "[http]\n"
-    "max_body = 65536\n"
-    "\n"
-    "[mqtt]\n"
-    "client_id = careline-gateway\n"
-    "keepalive = 30\n"
-    "\n"
-    "[outbox]\n"
-    "retry_base = 0.5\n"
-    "retry_cap = 2\n"
-    "alert_expiry = 3600\n"
-    "\n"
-    "[routing]\n"
-    "default_area = centrum\n"
-    "\n"
-    "[token test-partner]\n"
-    "secret = test-partner-token\n"
-    "role = partner\n"
-    "[token test-anna]\n"
-    "secret = test-anna-token\n"
-    "role = worker\n"
-    "person = anna\n"
-    "[token test-bo]\n"
-    "secret = test-bo-token\n"
-    "role = worker\n"
-    "person = bo\n"
-    "[token test-carl]\n"
-    "secret = test-carl-token\n"
-    "role = worker\n"
-    "person = carl\n"
-    "[token test-admin]\n"
-    "secret = test-admin-token\n"
-    "role = admin\n"
-    "\n"
-    "[person anna]\n"
-    "role = worker\n"
-    "[person bo]\n"
-    "role = worker\n"
-    "[person carl]\n"
-    "role = worker\n"
-    "[person dorthe]\n"
-    "role = lead\n"
-    "[person jens]\n"
-    "role = caretaker\n"
-    "estate = gellerupparken\n"
-    "\n"
-    "[device anna-phone]\n"
-    "person = anna\n"
-    "[device bo-phone]\n"
-    "person = bo\n"
-    "[device carl-phone]\n"
-    "person = carl\n"
-    "[device dorthe-phone]\n"
-    "person = dorthe\n"
-    "[device jens-handheld]\n"
-    "person = jens\n"
-    "\n"
-    "[area vest]\n"
-    "name = Vest\n"
-    "postcodes = 8210 8220 8380 8381\n"
-    "estates = gellerupparken toveshoej\n"
-    "team = opsoegende\n"
-    "[area centrum]\n"
-    "name = Centrum\n"
-    "postcodes = 8000 8100\n"
-    "team = opsoegende\n"
-    "\n"
-    "[team opsoegende]\n"
-    "rotation = anna bo\n"
-    "handoff = mon 08:00\n"
-    "anchor = 2026-01-05\n"
-    "backup = carl\n"
-    "lead = dorthe\n"
-    "policy = standard\n"
-    "\n"
-    "[policy standard]\n"
-    "step = primary 1\n"
-    "repeat = 0\n"
-    "final = backup 1\n"
-    "ack_timeout_p0 = 300\n"
-    "ack_timeout_p1 = 1800\n"
-    "ack_timeout_p2 = 14400\n"
-    "ack_timeout_p3 = 86400\n";
+const char *hx_default_config = "; careline integration test configuration (tests/lib/harness.c)\n"
+                                "[careline]\n"
+                                "lang = da\n"
+                                "log_level = info\n"
+                                "\n"
+                                "[http]\n"
+                                "max_body = 65536\n"
+                                "\n"
+                                "[mqtt]\n"
+                                "client_id = careline-gateway\n"
+                                "keepalive = 30\n"
+                                "\n"
+                                "[outbox]\n"
+                                "retry_base = 0.5\n"
+                                "retry_cap = 2\n"
+                                "alert_expiry = 3600\n"
+                                "\n"
+                                "[routing]\n"
+                                "default_area = centrum\n"
+                                "\n"
+                                "[token test-partner]\n"
+                                "secret = test-partner-token\n"
+                                "role = partner\n"
+                                "[token test-anna]\n"
+                                "secret = test-anna-token\n"
+                                "role = worker\n"
+                                "person = anna\n"
+                                "[token test-bo]\n"
+                                "secret = test-bo-token\n"
+                                "role = worker\n"
+                                "person = bo\n"
+                                "[token test-carl]\n"
+                                "secret = test-carl-token\n"
+                                "role = worker\n"
+                                "person = carl\n"
+                                "[token test-admin]\n"
+                                "secret = test-admin-token\n"
+                                "role = admin\n"
+                                "\n"
+                                "[person anna]\n"
+                                "role = worker\n"
+                                "[person bo]\n"
+                                "role = worker\n"
+                                "[person carl]\n"
+                                "role = worker\n"
+                                "[person dorthe]\n"
+                                "role = lead\n"
+                                "[person jens]\n"
+                                "role = caretaker\n"
+                                "estate = gellerupparken\n"
+                                "\n"
+                                "[device anna-phone]\n"
+                                "person = anna\n"
+                                "[device bo-phone]\n"
+                                "person = bo\n"
+                                "[device carl-phone]\n"
+                                "person = carl\n"
+                                "[device dorthe-phone]\n"
+                                "person = dorthe\n"
+                                "[device jens-handheld]\n"
+                                "person = jens\n"
+                                "\n"
+                                "[area vest]\n"
+                                "name = Vest\n"
+                                "postcodes = 8210 8220 8380 8381\n"
+                                "estates = gellerupparken toveshoej\n"
+                                "team = opsoegende\n"
+                                "[area centrum]\n"
+                                "name = Centrum\n"
+                                "postcodes = 8000 8100\n"
+                                "team = opsoegende\n"
+                                "\n"
+                                "[team opsoegende]\n"
+                                "rotation = anna bo\n"
+                                "handoff = mon 08:00\n"
+                                "anchor = 2026-01-05\n"
+                                "backup = carl\n"
+                                "lead = dorthe\n"
+                                "policy = standard\n"
+                                "\n"
+                                "[policy standard]\n"
+                                "step = primary 1\n"
+                                "repeat = 0\n"
+                                "final = backup 1\n"
+                                "ack_timeout_p0 = 300\n"
+                                "ack_timeout_p1 = 1800\n"
+                                "ack_timeout_p2 = 14400\n"
+                                "ack_timeout_p3 = 86400\n";
 
 /* --- global state: live instances and devices, for the atexit handler ------- */
 
@@ -148,10 +147,17 @@ struct hx_device {
 	int connect_rc;
 	bool subscribed;
 	int sub_mid;
-	int *acked; /* mids PUBACKed, not yet claimed */
-	size_t n_acked, cap_acked;
+	/* PUBACKs by mid, as generations: a publish that got mid m is its
+	 * pub_gen[m]th use of m, and is acknowledged once ack_gen[m] reaches it
+	 * (mids wrap after 65535; at most a window's worth is in flight). */
+	uint32_t *pub_gen, *ack_gen;
+	uint64_t n_published, n_acked;
 	struct msg *head, *tail;
+	struct msg *first_untaken; /* scan hint: nothing before it is pending */
 	size_t pending;
+	void (*handler)(void *ctx, const char *topic, const char *payload, size_t len,
+	                int64_t at_ms);
+	void *handler_ctx;
 	struct hx_device *next_live;
 };
 
@@ -392,10 +398,9 @@ void hx_uuid(char out[37])
 		hx_fail("getrandom: %s", strerror(errno));
 	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
 	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-	snprintf(out, 37,
-	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
-	         r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-	         r[14], r[15]);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	         r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+	         r[13], r[14], r[15]);
 }
 
 char *hx_report_json(const char *report_id, const char *text)
@@ -977,16 +982,8 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
 {
 	struct hx_device *d = obj;
 	pthread_mutex_lock(&d->mu);
-	if (d->n_acked == d->cap_acked) {
-		size_t cap = d->cap_acked ? d->cap_acked * 2 : 16;
-		int *a = realloc(d->acked, cap * sizeof(*a));
-		if (a) {
-			d->acked = a;
-			d->cap_acked = cap;
-		}
-	}
-	if (d->n_acked < d->cap_acked)
-		d->acked[d->n_acked++] = mid;
+	d->ack_gen[mid & 0xffff]++;
+	d->n_acked++;
 	pthread_mutex_unlock(&d->mu);
 	pthread_cond_broadcast(&d->cv);
 }
@@ -995,6 +992,15 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
                        const mosquitto_property *props)
 {
 	struct hx_device *d = obj;
+	int64_t at = hx_now_ms();
+	pthread_mutex_lock(&d->mu);
+	void (*fn)(void *, const char *, const char *, size_t, int64_t) = d->handler;
+	void *fn_ctx = d->handler_ctx;
+	pthread_mutex_unlock(&d->mu);
+	if (fn) {
+		fn(fn_ctx, m->topic, m->payload ? m->payload : "", (size_t)m->payloadlen, at);
+		return;
+	}
 	struct msg *msg = calloc(1, sizeof(*msg));
 	if (!msg)
 		return;
@@ -1007,7 +1013,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		free(msg);
 		return;
 	}
-	memcpy(msg->payload, m->payload, msg->len);
+	if (msg->len)
+		memcpy(msg->payload, m->payload, msg->len);
 	msg->payload[msg->len] = '\0';
 	msg->json = json_loadb(msg->payload, msg->len, 0, NULL);
 	pthread_mutex_lock(&d->mu);
@@ -1016,6 +1023,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	else
 		d->head = msg;
 	d->tail = msg;
+	if (!d->first_untaken)
+		d->first_untaken = msg;
 	d->pending++;
 	pthread_mutex_unlock(&d->mu);
 	pthread_cond_broadcast(&d->cv);
@@ -1063,6 +1072,10 @@ static struct hx_device *client_connect(struct hx *h, const char *client_id, con
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->cv, &ca);
 	pthread_condattr_destroy(&ca);
+	d->pub_gen = calloc(65536, sizeof(*d->pub_gen));
+	d->ack_gen = calloc(65536, sizeof(*d->ack_gen));
+	if (!d->pub_gen || !d->ack_gen)
+		hx_fail("out of memory");
 	d->mosq = mosquitto_new(client_id, false, d);
 	if (!d->mosq)
 		hx_fail("mosquitto_new(%s) failed", client_id);
@@ -1132,35 +1145,73 @@ void hx_device_free(struct hx_device *d)
 		free(m);
 		m = next;
 	}
-	free(d->acked);
+	free(d->pub_gen);
+	free(d->ack_gen);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
 	free(d);
 }
 
-void hx_device_publish_raw(struct hx_device *d, const char *topic, const void *payload,
-                           size_t len)
+/* Publish QoS 1; returns the mid and its generation, to wait for its PUBACK. */
+static void publish(struct hx_device *d, const char *topic, const void *payload, size_t len,
+                    int *mid_out, uint32_t *gen_out)
 {
 	int mid = 0;
 	int rc = mosquitto_publish_v5(d->mosq, &mid, topic, (int)len, payload, 1, false, NULL);
 	if (rc != MOSQ_ERR_SUCCESS)
 		hx_fail("%s: publish to %s: %s", d->id, topic, mosquitto_strerror(rc));
+	pthread_mutex_lock(&d->mu);
+	*gen_out = ++d->pub_gen[mid & 0xffff];
+	d->n_published++;
+	pthread_mutex_unlock(&d->mu);
+	*mid_out = mid & 0xffff;
+}
+
+void hx_device_publish_raw(struct hx_device *d, const char *topic, const void *payload, size_t len)
+{
+	int mid;
+	uint32_t gen;
+	publish(d, topic, payload, len, &mid, &gen);
 	struct timespec ts;
 	deadline_in(&ts, MQTT_TIMEOUT_MS);
 	pthread_mutex_lock(&d->mu);
-	for (;;) {
-		for (size_t i = 0; i < d->n_acked; i++) {
-			if (d->acked[i] == mid) {
-				d->acked[i] = d->acked[--d->n_acked];
-				pthread_mutex_unlock(&d->mu);
-				return;
-			}
-		}
-		if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
+	bool acked;
+	while (!(acked = (int32_t)(d->ack_gen[mid] - gen) >= 0))
+		if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0) {
+			acked = (int32_t)(d->ack_gen[mid] - gen) >= 0;
 			break;
-	}
+		}
 	pthread_mutex_unlock(&d->mu);
-	hx_fail("%s: no PUBACK for %s within %d ms", d->id, topic, MQTT_TIMEOUT_MS);
+	if (!acked)
+		hx_fail("%s: no PUBACK for %s within %d ms", d->id, topic, MQTT_TIMEOUT_MS);
+}
+
+void hx_device_publish_nowait(struct hx_device *d, const char *kind, const char *payload)
+{
+	char topic[256];
+	snprintf(topic, sizeof(topic), "careline/v1/dev/%s/%s", d->id, kind);
+	int mid;
+	uint32_t gen;
+	publish(d, topic, payload, strlen(payload), &mid, &gen);
+}
+
+size_t hx_device_unacked(struct hx_device *d)
+{
+	pthread_mutex_lock(&d->mu);
+	size_t n = (size_t)(d->n_published - d->n_acked);
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}
+
+void hx_device_set_handler(struct hx_device *d,
+                           void (*fn)(void *ctx, const char *topic, const char *payload, size_t len,
+                                      int64_t at_ms),
+                           void *ctx)
+{
+	pthread_mutex_lock(&d->mu);
+	d->handler = fn;
+	d->handler_ctx = ctx;
+	pthread_mutex_unlock(&d->mu);
 }
 
 void hx_device_publish(struct hx_device *d, const char *kind, const char *payload)
@@ -1187,39 +1238,35 @@ static bool matches(const struct msg *m, const char *type, const char *ticket)
 	return true;
 }
 
+/* The first pending message that matches, marked taken; NULL if none.
+ * Called with d->mu held. */
+static json_t *take(struct hx_device *d, const char *type, const char *ticket)
+{
+	for (struct msg *m = d->first_untaken; m; m = m->next) {
+		if (!matches(m, type, ticket))
+			continue;
+		m->taken = true;
+		d->pending--;
+		while (d->first_untaken && d->first_untaken->taken)
+			d->first_untaken = d->first_untaken->next;
+		return m->json ? json_incref(m->json) : json_stringn_nocheck(m->payload, m->len);
+	}
+	return NULL;
+}
+
 json_t *hx_device_wait(struct hx_device *d, const char *type, const char *ticket, int timeout_ms)
 {
 	struct timespec ts;
 	deadline_in(&ts, timeout_ms > 0 ? timeout_ms : 0);
 	pthread_mutex_lock(&d->mu);
-	for (;;) {
-		for (struct msg *m = d->head; m; m = m->next) {
-			if (matches(m, type, ticket)) {
-				m->taken = true;
-				d->pending--;
-				json_t *j = m->json ? json_incref(m->json)
-				                   : json_stringn_nocheck(m->payload, m->len);
-				pthread_mutex_unlock(&d->mu);
-				return j;
-			}
-		}
+	json_t *j;
+	while (!(j = take(d, type, ticket)))
 		if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0) {
-			/* One last look after the timeout. */
-			for (struct msg *m = d->head; m; m = m->next) {
-				if (matches(m, type, ticket)) {
-					m->taken = true;
-					d->pending--;
-					json_t *j = m->json ? json_incref(m->json)
-					                    : json_stringn_nocheck(m->payload, m->len);
-					pthread_mutex_unlock(&d->mu);
-					return j;
-				}
-			}
+			j = take(d, type, ticket); /* one last look */
 			break;
 		}
-	}
 	pthread_mutex_unlock(&d->mu);
-	return NULL;
+	return j;
 }
 
 size_t hx_device_pending(struct hx_device *d)

@@ -140,14 +140,23 @@ void hx_device_free(struct hx_device *d);
 /* Publish to careline/v1/dev/{id}/{kind} QoS 1 and wait for PUBACK. */
 void hx_device_publish(struct hx_device *d, const char *kind, const char *payload);
 /* Publish len raw bytes QoS 1 to any topic and wait for PUBACK. */
-void hx_device_publish_raw(struct hx_device *d, const char *topic, const void *payload,
-                           size_t len);
+void hx_device_publish_raw(struct hx_device *d, const char *topic, const void *payload, size_t len);
+/* Publish QoS 1 without waiting for the PUBACK (a window of reports). */
+void hx_device_publish_nowait(struct hx_device *d, const char *kind, const char *payload);
+/* Messages this client published that the broker has not PUBACKed yet. */
+size_t hx_device_unacked(struct hx_device *d);
+/* From now on hand every incoming message to fn, on the MQTT thread, with
+ * its arrival time (hx_now_ms), instead of queueing it for hx_device_wait and
+ * hx_device_each (for benchmarks: no memory growth); NULL restores queueing. */
+void hx_device_set_handler(struct hx_device *d,
+                           void (*fn)(void *ctx, const char *topic, const char *payload, size_t len,
+                                      int64_t at_ms),
+                           void *ctx);
 /* Wait up to timeout_ms for an inbox message whose "type" equals type (and,
  * if ticket is non-NULL, whose "ticket" equals ticket); returns it (caller
  * decrefs) or NULL on timeout. Messages not matching stay queued. type NULL
  * matches any message. */
-json_t *hx_device_wait(struct hx_device *d, const char *type, const char *ticket,
-                       int timeout_ms);
+json_t *hx_device_wait(struct hx_device *d, const char *type, const char *ticket, int timeout_ms);
 /* Number of queued inbox messages not yet taken by hx_device_wait. */
 size_t hx_device_pending(struct hx_device *d);
 /* Every message received so far, taken or not, in arrival order. */
@@ -186,7 +195,7 @@ void hx_check_failed(const char *file, int line, const char *expr, const char *f
 #define HX_CHECK(cond, ...)                                                                        \
 	do {                                                                                       \
 		if (!(cond))                                                                       \
-			hx_check_failed(__FILE__, __LINE__, #cond, " " __VA_ARGS__);                \
+			hx_check_failed(__FILE__, __LINE__, #cond, " " __VA_ARGS__);               \
 	} while (0)
 
 #endif
