@@ -45,6 +45,11 @@ struct cl_crypto {
 	unsigned char ref_key[CL_CRYPTO_KEY_BYTES];
 	uint32_t key_id;
 	int locked;
+	/* Nonces: a random 16-byte prefix per process and a 64-bit counter.
+	 * XChaCha20's 24-byte nonce makes a random prefix collision-safe; the
+	 * counter saves a getrandom call per encrypted field. */
+	unsigned char nonce_prefix[NONCE_BYTES - 8];
+	uint64_t nonce_counter;
 };
 
 /* sodium_init is itself idempotent and thread-safe; remember success so the
@@ -83,6 +88,7 @@ enum cl_err cl_crypto_from_key(const unsigned char key[CL_CRYPTO_KEY_BYTES], uin
 	/* Best effort: RLIMIT_MEMLOCK may be tiny; the key is still wiped. */
 	c->locked = sodium_mlock(c, sizeof(*c)) == 0;
 	c->key_id = key_id;
+	randombytes_buf(c->nonce_prefix, sizeof(c->nonce_prefix));
 	if (crypto_kdf_derive_from_key(c->field_key, sizeof(c->field_key), SUBKEY_FIELD,
 	                               KDF_CONTEXT, key) != 0 ||
 	    crypto_kdf_derive_from_key(c->hash_key, sizeof(c->hash_key), SUBKEY_HASH, KDF_CONTEXT,
@@ -329,7 +335,11 @@ enum cl_err cl_crypto_seal_field(const struct cl_crypto *c, const char *table, i
 	unsigned char *nonce = out + 1 + 4;
 	out[0] = FORMAT_VERSION;
 	put_u32le(out + 1, c->key_id);
-	randombytes_buf(nonce, NONCE_BYTES);
+	/* The counter is not key material; seal is otherwise read-only on c. */
+	uint64_t counter = ((struct cl_crypto *)c)->nonce_counter++;
+	memcpy(nonce, c->nonce_prefix, sizeof(c->nonce_prefix));
+	for (int i = 0; i < 8; i++)
+		nonce[sizeof(c->nonce_prefix) + (size_t)i] = (unsigned char)(counter >> (8 * i));
 	unsigned long long ct_len = 0;
 	if (crypto_aead_xchacha20poly1305_ietf_encrypt(
 	        out + CL_CRYPTO_HEADER_BYTES, &ct_len, len ? plain : (const void *)"", len,

@@ -123,7 +123,7 @@ static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket 
 		row.next_attempt_ms = now;
 		enum cl_err err = cl_store_notification_insert(svc->store, &row);
 		if (err == CL_OK)
-			err = fx_send(svc, row.id, now);
+			err = fx_send(svc, &row, t);
 		if (err != CL_OK)
 			return err;
 	}

@@ -1,11 +1,13 @@
 /*
- * core/outbox.c sends what the notification table holds: an in-memory queue
- * of (next attempt, id) rebuilt from the pending rows at start, handed to the
- * channel's registered sender when due. Every attempt schedules its own retry
- * with capped exponential backoff; a confirmed delivery (the channel calls
- * cl_service_send_result) makes that retry a no-op. Alerts for tickets that
- * no longer need them (acknowledged, taken, closed) are cancelled instead of
- * sent. Row updates are queued and written by the next flush.
+ * core/outbox.c sends what the notification table holds. Notifications
+ * written by a flush are sent right after its commit, from the copy the flush
+ * kept (no read back). Every attempt schedules its own retry with capped
+ * exponential backoff in an in-memory queue (rebuilt from the pending rows at
+ * start); a confirmed delivery (the channel calls cl_service_send_result)
+ * turns that retry into a no-op. Attempt counts live in memory while a send
+ * is in flight and reach the row with its outcome, so a delivered
+ * notification costs one UPDATE. Alerts for tickets that no longer need them
+ * (acknowledged, taken, closed) are cancelled instead of sent.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +16,7 @@
 #include "careline/log.h"
 #include "service_internal.h"
 
-#define MAX_SENDS_PER_FLUSH 4000
+#define MAX_RETRIES_PER_PASS 4000
 
 static void on_pending(void *ctx, int64_t id, int64_t next_ms)
 {
@@ -36,7 +38,7 @@ int64_t outbox_retry_delay(const struct cl_service *svc, int attempts)
 }
 
 static void queue_result(struct cl_service *svc, int64_t id, enum send_result_kind kind,
-                         int64_t retry_at, const char *error)
+                         int attempts, int64_t retry_at, const char *error)
 {
 	if (svc->n_results == svc->cap_results) {
 		size_t cap = svc->cap_results ? svc->cap_results * 2 : 256;
@@ -53,6 +55,7 @@ static void queue_result(struct cl_service *svc, int64_t id, enum send_result_ki
 	memset(r, 0, sizeof(*r));
 	r->id = id;
 	r->kind = kind;
+	r->attempts = attempts;
 	r->retry_at_ms = retry_at;
 	if (error)
 		snprintf(r->error, sizeof(r->error), "%s", error);
@@ -61,43 +64,39 @@ static void queue_result(struct cl_service *svc, int64_t id, enum send_result_ki
 void cl_service_send_result(struct cl_service *svc, int64_t notification_id, bool delivered,
                             const char *error)
 {
-	queue_result(svc, notification_id, delivered ? SEND_DELIVERED : SEND_FAILED, 0, error);
+	if (delivered) {
+		int attempts = 0;
+		cl_idmap_take(&svc->inflight, notification_id, &attempts);
+		/* Its scheduled retry is dropped without reading the row. */
+		cl_idmap_put(&svc->confirmed, notification_id, 1);
+		queue_result(svc, notification_id, SEND_DELIVERED, attempts, 0, NULL);
+	} else {
+		int attempts = cl_idmap_get(&svc->inflight, notification_id, 0);
+		queue_result(svc, notification_id, SEND_FAILED, attempts, 0, error);
+	}
 }
 
 void outbox_write_results(struct cl_service *svc, int64_t now)
 {
 	for (size_t i = 0; i < svc->n_results; i++) {
 		const struct send_result *r = &svc->results[i];
-		struct cl_notification n;
-		if (cl_store_notification_get(svc->store, r->id, &n) != CL_OK)
-			continue;
+		enum cl_err err = CL_OK;
 		switch (r->kind) {
-		case SEND_DISPATCHED:
-			if (n.state != CL_NOTIF_PENDING)
-				continue;
-			n.attempts++;
-			n.next_attempt_ms = r->retry_at_ms;
-			break;
 		case SEND_DELIVERED:
-			if (n.state == CL_NOTIF_SENT)
-				continue;
-			n.state = CL_NOTIF_SENT;
-			n.sent_ms = now;
-			n.last_error[0] = '\0';
+			err = cl_store_notification_sent(svc->store, r->id, r->attempts, now);
 			svc->fx.delta.notif_sent++;
 			break;
-		case SEND_CANCELLED:
-			if (n.state != CL_NOTIF_PENDING)
-				continue;
-			n.state = CL_NOTIF_CANCELLED;
-			break;
 		case SEND_FAILED:
-			snprintf(n.last_error, sizeof(n.last_error), "%s", r->error);
+			err = cl_store_notification_failed(svc->store, r->id, r->attempts, r->error,
+			                                   r->retry_at_ms);
 			svc->fx.delta.notif_failed++;
 			break;
+		case SEND_CANCELLED:
+			err = cl_store_notification_cancel(svc->store, r->id);
+			break;
 		}
-		if (cl_store_notification_update(svc->store, &n) != CL_OK)
-			cl_warn("outbox.update_failed", "notification=%lld", (long long)n.id);
+		if (err != CL_OK)
+			cl_warn("outbox.update_failed", "notification=%lld", (long long)r->id);
 	}
 }
 
@@ -124,49 +123,68 @@ static bool alert_still_needed(const struct cl_notification *n, const struct cl_
 	return t->state == CL_TICKET_NOTIFYING;
 }
 
-static void send_one(struct cl_service *svc, int64_t id, int64_t now)
+/* One attempt. Its retry is scheduled first, so a send that is never
+ * confirmed is tried again. */
+static void dispatch(struct cl_service *svc, const struct cl_notification *n,
+                     const struct cl_ticket *t, int64_t now)
 {
-	struct cl_notification n;
-	struct cl_ticket t;
-	if (cl_store_notification_get(svc->store, id, &n) != CL_OK || n.state != CL_NOTIF_PENDING)
-		return;
-	if (cl_store_ticket_get(svc->store, n.ticket_id, &t) != CL_OK)
-		return;
-	if (!alert_still_needed(&n, &t)) {
-		queue_result(svc, id, SEND_CANCELLED, 0, NULL);
+	if (!alert_still_needed(n, t)) {
+		cl_idmap_take(&svc->inflight, n->id, NULL);
+		queue_result(svc, n->id, SEND_CANCELLED, 0, 0, NULL);
 		return;
 	}
-	const struct cl_sender *sender = sender_for(svc, n.channel);
-	int64_t retry_at = now + outbox_retry_delay(svc, n.attempts + 1);
-	cl_heap_push(&svc->outbox, retry_at, id);
-	queue_result(svc, id, SEND_DISPATCHED, retry_at, NULL);
+	int made = cl_idmap_get(&svc->inflight, n->id, 0);
+	int attempt = (n->attempts > made ? n->attempts : made) + 1;
+	cl_idmap_put(&svc->inflight, n->id, attempt);
+	int64_t retry_at = now + outbox_retry_delay(svc, attempt);
+	cl_heap_push(&svc->outbox, retry_at, n->id);
+	const struct cl_sender *sender = sender_for(svc, n->channel);
 	if (!sender) {
-		cl_warn("outbox.no_sender", "notification=%lld channel=%s", (long long)id,
-		        n.channel);
+		cl_warn("outbox.no_sender", "notification=%lld channel=%s", (long long)n->id,
+		        n->channel);
+		queue_result(svc, n->id, SEND_FAILED, attempt, retry_at, "no_sender");
 		return;
 	}
-	const struct cl_person *p = cl_config_person(svc->cfg, n.person);
-	const struct cl_area *area = cl_config_area(svc->cfg, t.area);
+	const struct cl_person *p = cl_config_person(svc->cfg, n->person);
+	const struct cl_area *area = cl_config_area(svc->cfg, t->area);
 	struct cl_outgoing out = {
-	    .n = &n,
-	    .t = &t,
+	    .n = n,
+	    .t = t,
 	    .lang = p && p->lang[0] ? p->lang : svc->cfg->lang,
-	    .area_name = area ? area->name : t.area,
+	    .area_name = area ? area->name : t->area,
 	};
 	enum cl_err err = sender->send(sender->ctx, &out);
 	if (err != CL_OK) {
-		svc->metrics.notif_failed++;
+		queue_result(svc, n->id, SEND_FAILED, attempt, retry_at, cl_errcode(err));
 		cl_debug("outbox.send_deferred", "notification=%lld attempt=%d err=%s",
-		         (long long)id, n.attempts + 1, cl_errcode(err));
+		         (long long)n->id, attempt, cl_errcode(err));
 	}
+}
+
+/* A retry: the row and its ticket as they are now. */
+static void retry_one(struct cl_service *svc, int64_t id, int64_t now)
+{
+	struct cl_notification n;
+	struct cl_ticket t;
+	if (cl_store_notification_get(svc->store, id, &n) != CL_OK || n.state != CL_NOTIF_PENDING ||
+	    cl_store_ticket_get(svc->store, n.ticket_id, &t) != CL_OK) {
+		cl_idmap_take(&svc->inflight, id, NULL);
+		return;
+	}
+	dispatch(svc, &n, &t, now);
 }
 
 void outbox_send_due(struct cl_service *svc, int64_t now)
 {
+	for (size_t i = 0; i < svc->n_fresh; i++)
+		dispatch(svc, &svc->fresh[i].n, &svc->fresh[i].t, now);
+	svc->n_fresh = 0;
 	struct cl_heap_entry e;
-	int sent = 0;
-	while (sent < MAX_SENDS_PER_FLUSH && cl_heap_pop_due(&svc->outbox, now, &e)) {
-		sent++;
-		send_one(svc, e.id, now);
+	int retried = 0;
+	while (retried < MAX_RETRIES_PER_PASS && cl_heap_pop_due(&svc->outbox, now, &e)) {
+		if (cl_idmap_take(&svc->confirmed, e.id, NULL))
+			continue;
+		retried++;
+		retry_one(svc, e.id, now);
 	}
 }

@@ -57,6 +57,8 @@ enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
 	svc->clock = clock;
 	cl_heap_init(&svc->deadlines);
 	cl_heap_init(&svc->outbox);
+	cl_idmap_init(&svc->inflight);
+	cl_idmap_init(&svc->confirmed);
 	enum cl_err err = cl_store_tickets_with_deadline(store, rebuild_deadline, svc);
 	if (err == CL_OK)
 		err = outbox_rebuild(svc);
@@ -88,9 +90,12 @@ void cl_service_free(struct cl_service *svc)
 	}
 	cl_heap_fini(&svc->deadlines);
 	cl_heap_fini(&svc->outbox);
+	cl_idmap_fini(&svc->inflight);
+	cl_idmap_fini(&svc->confirmed);
 	free(svc->results);
 	free(svc->fx.deadlines);
 	free(svc->fx.sends);
+	free(svc->fresh);
 	free(svc->popped);
 	free(svc);
 }
@@ -170,10 +175,22 @@ enum cl_err fx_deadline(struct cl_service *svc, int64_t ticket_id, int64_t due_m
 	                  ticket_id);
 }
 
-enum cl_err fx_send(struct cl_service *svc, int64_t notification_id, int64_t at_ms)
+enum cl_err fx_send(struct cl_service *svc, const struct cl_notification *n,
+                    const struct cl_ticket *t)
 {
-	return push_entry(&svc->fx.sends, &svc->fx.n_sends, &svc->fx.cap_sends, at_ms,
-	                  notification_id);
+	struct effects *fx = &svc->fx;
+	if (fx->n_sends == fx->cap_sends) {
+		size_t cap = fx->cap_sends ? fx->cap_sends * 2 : 64;
+		struct fresh_send *p = realloc(fx->sends, cap * sizeof(*p));
+		if (!p)
+			return CL_ERR_NOMEM;
+		fx->sends = p;
+		fx->cap_sends = cap;
+	}
+	fx->sends[fx->n_sends].n = *n;
+	fx->sends[fx->n_sends].t = *t;
+	fx->n_sends++;
+	return CL_OK;
 }
 
 enum cl_err fx_popped(struct cl_service *svc, const struct cl_heap_entry *e)
@@ -217,8 +234,15 @@ void fx_apply(struct cl_service *svc)
 {
 	for (size_t i = 0; i < svc->fx.n_deadlines; i++)
 		cl_heap_push(&svc->deadlines, svc->fx.deadlines[i].due_ms, svc->fx.deadlines[i].id);
-	for (size_t i = 0; i < svc->fx.n_sends; i++)
-		cl_heap_push(&svc->outbox, svc->fx.sends[i].due_ms, svc->fx.sends[i].id);
+	/* Hand the fresh sends over by swapping buffers: no copy. */
+	struct fresh_send *tmp = svc->fresh;
+	size_t cap = svc->cap_fresh;
+	svc->fresh = svc->fx.sends;
+	svc->n_fresh = svc->fx.n_sends;
+	svc->cap_fresh = svc->fx.cap_sends;
+	svc->fx.sends = tmp;
+	svc->fx.cap_sends = cap;
+	svc->fx.n_sends = 0;
 	metrics_add(&svc->metrics, &svc->fx.delta);
 }
 

@@ -10,6 +10,7 @@
 #include "careline/crypto.h"
 #include "careline/engine.h"
 #include "careline/heap.h"
+#include "careline/idmap.h"
 #include "careline/service.h"
 
 enum job_kind { JOB_REPORT, JOB_ACTION };
@@ -30,15 +31,22 @@ struct cl_job {
 
 /* A pending write of a notification's send outcome. */
 enum send_result_kind {
-	SEND_DISPATCHED, /* an attempt was made: count it, record when to retry */
-	SEND_DELIVERED,  /* the channel confirmed it */
-	SEND_FAILED,     /* the channel reported an error; the retry stands */
-	SEND_CANCELLED,  /* no longer needed */
+	SEND_DELIVERED, /* the channel confirmed it */
+	SEND_FAILED,    /* the attempt failed; the retry scheduled at dispatch stands */
+	SEND_CANCELLED, /* no longer needed */
+};
+
+/* A notification written in this flush, sent right after the commit from
+ * this copy instead of reading back what was just written. */
+struct fresh_send {
+	struct cl_notification n;
+	struct cl_ticket t;
 };
 
 struct send_result {
 	int64_t id;
 	enum send_result_kind kind;
+	int attempts; /* attempts made so far, this one included */
 	int64_t retry_at_ms;
 	char error[64];
 };
@@ -47,7 +55,7 @@ struct send_result {
 struct effects {
 	struct cl_heap_entry *deadlines; /* ticket id, due */
 	size_t n_deadlines, cap_deadlines;
-	struct cl_heap_entry *sends; /* notification id, when */
+	struct fresh_send *sends;
 	size_t n_sends, cap_sends;
 	struct cl_metrics delta;
 };
@@ -72,8 +80,11 @@ struct cl_service {
 	struct cl_heap deadlines;     /* escalation: (due, ticket id) */
 	struct cl_heap_entry *popped; /* deadlines consumed this flush: re-armed if it fails */
 	size_t n_popped, cap_popped;
-	struct cl_heap outbox; /* notifications: (next attempt, id) */
-	size_t outbox_inflight;
+	struct cl_heap outbox;     /* retries: (next attempt, notification id) */
+	struct cl_idmap inflight;  /* notification id → attempts made, until confirmed */
+	struct cl_idmap confirmed; /* delivered since their retry was scheduled */
+	struct fresh_send *fresh;  /* committed, to be sent now */
+	size_t n_fresh, cap_fresh;
 
 	struct send_result *results;
 	size_t n_results, cap_results;
@@ -89,7 +100,8 @@ struct cl_service {
 
 /* effects */
 enum cl_err fx_deadline(struct cl_service *svc, int64_t ticket_id, int64_t due_ms);
-enum cl_err fx_send(struct cl_service *svc, int64_t notification_id, int64_t at_ms);
+enum cl_err fx_send(struct cl_service *svc, const struct cl_notification *n,
+                    const struct cl_ticket *t);
 void fx_mark(struct cl_service *svc, struct effects_mark *m);
 void fx_rewind(struct cl_service *svc, const struct effects_mark *m);
 void fx_apply(struct cl_service *svc);

@@ -71,6 +71,14 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_NOTIF_UPDATE] = "UPDATE notification SET state = ?2, attempts = ?3,"
                         " next_attempt_at = ?4, sent_at = ?5, answered_at = ?6, answer = ?7,"
                         " last_error = ?8 WHERE id = ?1",
+    [ST_NOTIF_SENT] = "UPDATE notification SET state = 'sent', sent_at = ?2,"
+                      " attempts = MAX(attempts, ?3), last_error = NULL"
+                      " WHERE id = ?1 AND state = 'pending'",
+    [ST_NOTIF_FAILED] = "UPDATE notification SET attempts = MAX(attempts, ?4), last_error = ?2,"
+                        " next_attempt_at = COALESCE(?3, next_attempt_at)"
+                        " WHERE id = ?1 AND state = 'pending'",
+    [ST_NOTIF_CANCEL] =
+        "UPDATE notification SET state = 'cancelled' WHERE id = ?1 AND state = 'pending'",
     [ST_NOTIF_PENDING] = "SELECT id, next_attempt_at FROM notification WHERE state = 'pending'",
     [ST_NOTIF_OF_TICKET] =
         "SELECT " STORE_NOTIF_COLS " FROM notification WHERE ticket_id = ? ORDER BY id",
@@ -242,7 +250,8 @@ enum cl_err cl_store_open(const char *path, struct cl_store **out)
 	                           "PRAGMA synchronous = FULL;"
 	                           "PRAGMA foreign_keys = ON;"
 	                           "PRAGMA secure_delete = ON;"
-	                           "PRAGMA temp_store = MEMORY;",
+	                           "PRAGMA temp_store = MEMORY;"
+	                           "PRAGMA cache_size = -8192;",
 	                           "pragmas");
 	if (err == CL_OK) {
 		char *mode = NULL;

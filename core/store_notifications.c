@@ -111,6 +111,39 @@ enum cl_err cl_store_notification_update(struct cl_store *s, const struct cl_not
 	return store_exec_stmt(s, st, "notification.update");
 }
 
+enum cl_err cl_store_notification_sent(struct cl_store *s, int64_t id, int attempts, int64_t at_ms)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_NOTIF_SENT);
+	if (!st)
+		return CL_ERR_STORAGE;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, at_ms);
+	sqlite3_bind_int(st, 3, attempts);
+	return store_exec_stmt(s, st, "notification.sent");
+}
+
+enum cl_err cl_store_notification_failed(struct cl_store *s, int64_t id, int attempts,
+                                         const char *error, int64_t next_ms)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_NOTIF_FAILED);
+	if (!st)
+		return CL_ERR_STORAGE;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_text(st, 2, error);
+	store_bind_ms(st, 3, next_ms);
+	sqlite3_bind_int(st, 4, attempts);
+	return store_exec_stmt(s, st, "notification.failed");
+}
+
+enum cl_err cl_store_notification_cancel(struct cl_store *s, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_NOTIF_CANCEL);
+	if (!st)
+		return CL_ERR_STORAGE;
+	sqlite3_bind_int64(st, 1, id);
+	return store_exec_stmt(s, st, "notification.cancel");
+}
+
 enum cl_err cl_store_notifications_pending(struct cl_store *s,
                                            void (*fn)(void *ctx, int64_t id, int64_t next_ms),
                                            void *ctx)

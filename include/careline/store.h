@@ -170,6 +170,14 @@ enum cl_err cl_store_notification_insert(struct cl_store *s, struct cl_notificat
 enum cl_err cl_store_notification_get(struct cl_store *s, int64_t id, struct cl_notification *out);
 /* Write state, attempts, next_attempt, sent, answered, answer, last_error. */
 enum cl_err cl_store_notification_update(struct cl_store *s, const struct cl_notification *n);
+/* Outcome writes straight by id (no read first); each changes a row only
+ * while it is pending. attempts is the count so far (the stored count never
+ * goes down); failed records the error and next_ms when known (0 keeps the
+ * stored next attempt). */
+enum cl_err cl_store_notification_sent(struct cl_store *s, int64_t id, int attempts, int64_t at_ms);
+enum cl_err cl_store_notification_failed(struct cl_store *s, int64_t id, int attempts,
+                                         const char *error, int64_t next_ms);
+enum cl_err cl_store_notification_cancel(struct cl_store *s, int64_t id);
 /* Pending notifications (restart: rebuild the outbox queue). */
 enum cl_err cl_store_notifications_pending(struct cl_store *s,
                                            void (*fn)(void *ctx, int64_t id, int64_t next_ms),
