@@ -1,6 +1,7 @@
 /*
  * core/ref.c owns the mapping between ticket row ids and speakable refs: a
- * keyed Feistel permutation (BLAKE2b round function) printed in base 32. Pure:
+ * keyed Feistel permutation (SipHash-2-4 round function, libsodium's
+ * crypto_shorthash: a keyed PRF made for short inputs) printed in base 32. Pure:
  * no I/O, no state; the key comes from cl_crypto_ref_key(). Called by the
  * ticket code (id -> ref) and by every channel that accepts a typed ref.
  */
@@ -24,17 +25,17 @@ _Static_assert(CL_REF_MAX > LONG_CHARS, "room for the longest ref and its NUL");
 _Static_assert(2 * LONG_HALF_BITS == 5 * LONG_CHARS, "6 characters need no walking");
 _Static_assert(2 * SHORT_HALF_BITS > 5 * SHORT_CHARS, "5 characters walk a larger network");
 
-/* One Feistel network for one key and width; the keyed BLAKE2b state is set
- * up once per call and copied for each round. */
+/* One Feistel network for one key and width. */
 struct feistel {
-	crypto_generichash_state keyed;
+	unsigned char key[crypto_shorthash_KEYBYTES];
 	unsigned half_bits;
 	uint32_t mask;
 };
+_Static_assert(crypto_shorthash_KEYBYTES <= 32, "the round key is taken from the ref key");
 
 static void feistel_init(struct feistel *f, const unsigned char key[32], unsigned half_bits)
 {
-	crypto_generichash_init(&f->keyed, key, 32, 8);
+	memcpy(f->key, key, sizeof(f->key));
 	f->half_bits = half_bits;
 	f->mask = ((uint32_t)1 << half_bits) - 1;
 }
@@ -50,10 +51,8 @@ static uint32_t round_fn(const struct feistel *f, unsigned round, uint32_t half)
 	unsigned char in[6] = {(unsigned char)f->half_bits, (unsigned char)round,
 	                       (unsigned char)half,         (unsigned char)(half >> 8),
 	                       (unsigned char)(half >> 16), (unsigned char)(half >> 24)};
-	unsigned char h[8];
-	crypto_generichash_state st = f->keyed;
-	crypto_generichash_update(&st, in, sizeof(in));
-	crypto_generichash_final(&st, h, sizeof(h));
+	unsigned char h[crypto_shorthash_BYTES];
+	crypto_shorthash(h, in, sizeof(in), f->key);
 	uint32_t v =
 	    (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
 	return v & f->mask;

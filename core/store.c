@@ -251,7 +251,8 @@ enum cl_err cl_store_open(const char *path, struct cl_store **out)
 	                           "PRAGMA foreign_keys = ON;"
 	                           "PRAGMA secure_delete = ON;"
 	                           "PRAGMA temp_store = MEMORY;"
-	                           "PRAGMA cache_size = -8192;",
+	                           "PRAGMA cache_size = -8192;"
+	                           "PRAGMA wal_autocheckpoint = 4000;",
 	                           "pragmas");
 	if (err == CL_OK) {
 		char *mode = NULL;
