@@ -48,33 +48,42 @@ all: $(B)/careline $(B)/carelinectl
 deps:
 	@./deploy/install-deps.sh
 
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(B)/gen/embedded.c: config/embed.sh $(CONFIG_FILES)
 	@mkdir -p $(dir $@)
-	./config/embed.sh $@ $(CONFIG_FILES)
+	$(Q)./config/embed.sh $@ $(CONFIG_FILES)
 
 $(B)/gen/embedded.o: $(B)/gen/embedded.c
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/libcareline_core.a: $(CORE_OBJ)
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 $(B)/libcareline_gw.a: $(GW_OBJ)
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(B)/careline: $(B)/gateway/main.o $(B)/libcareline_gw.a $(B)/libcareline_core.a
-	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 $(B)/carelinectl: $(B)/gateway/carelinectl.o $(B)/libcareline_gw.a $(B)/libcareline_core.a
-	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(TESTLIB_OBJ) $(B)/libcareline_gw.a $(B)/libcareline_core.a
-	$(CC) $(OPT) -o $@ $^ $(TEST_LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(OPT) -o $@ $^ $(TEST_LDLIBS)
 $(B)/tests/integration/%: $(B)/tests/integration/%.o $(TESTLIB_OBJ) $(B)/libcareline_gw.a $(B)/libcareline_core.a
-	$(CC) $(OPT) -o $@ $^ $(TEST_LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(OPT) -o $@ $^ $(TEST_LDLIBS)
 $(B)/tests/bench/%: $(B)/tests/bench/%.o $(B)/tests/bench/common.o $(TESTLIB_OBJ) $(B)/libcareline_gw.a $(B)/libcareline_core.a
-	$(CC) $(OPT) -o $@ $^ $(TEST_LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(OPT) -o $@ $^ $(TEST_LDLIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory BUILD=release all
