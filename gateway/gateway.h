@@ -67,11 +67,14 @@ bool gw_is_uuid(const char *s);
 
 /* --- device payloads ------------------------------------------------------ */
 
-/* Serialised payloads, caller frees (free()). */
-char *gw_payload_alert(const struct cl_config *cfg, const struct cl_outgoing *out);
-char *gw_payload_receipt(const struct cl_config *cfg, const char *report_id,
-                         const struct cl_report_answer *a, const char *lang);
-char *gw_payload_ack_result(const struct cl_action_answer *a, const char *ticket_ref);
-char *gw_payload_error(const char *report_id, const char *code, const char *message);
+/* Payload objects for a device's inbox (caller decrefs). mqtt.c serialises
+ * them, one per message or several of a kind bundled in one message. */
+json_t *gw_payload_alert(const struct cl_config *cfg, const struct cl_outgoing *out);
+json_t *gw_payload_receipt(const struct cl_config *cfg, const char *report_id,
+			   const struct cl_report_answer *a, const char *lang);
+json_t *gw_payload_ack_result(const struct cl_action_answer *a, const char *ticket_ref);
+json_t *gw_payload_error(const char *report_id, const char *code, const char *message);
+/* {"type": "alerts", "alerts": [...]} from items of type "alert" (takes them). */
+json_t *gw_payload_bundle(const char *type, json_t **items, size_t n);
 
 #endif

@@ -25,6 +25,11 @@
 #define RECONNECT_MIN_MS 500
 #define RECONNECT_MAX_MS 30000
 #define SESSION_EXPIRY_S 86400
+#define REPLY_EXPIRY_S   86400
+#define BUNDLE_MAX       100
+
+struct confirms;
+struct staged;
 
 struct gw_mqtt {
 	struct gw_ctx *ctx;
@@ -36,7 +41,9 @@ struct gw_mqtt {
 	int64_t reconnect_at;
 	int backoff_ms;
 	int64_t misc_at;
-	int64_t *mid_notif; /* mid → notification id awaiting PUBACK */
+	struct confirms **mid_confirms; /* mid → notification ids awaiting PUBACK */
+	struct staged *staged;          /* payloads of this pass, published at its end */
+	size_t n_staged, cap_staged;
 };
 
 static int64_t now_ms(void)
@@ -154,20 +161,77 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc,
 
 /* --- publishing ---------------------------------------------------------- */
 
-static int publish(struct gw_mqtt *m, const char *device, const char *payload, int expiry_s,
-                   int64_t notification_id)
+/* What one published message confirms: the notification ids in it. */
+struct confirms {
+	size_t n;
+	int64_t ids[];
+};
+
+/* A payload waiting for the end of the loop pass. */
+enum bundle_kind { BUNDLE_NONE, BUNDLE_ALERT, BUNDLE_RECEIPT };
+
+struct staged {
+	char device[CL_ID_MAX];
+	enum bundle_kind kind;
+	int expiry_s;
+	int64_t notification_id; /* 0 for receipts and answers */
+	size_t seq;              /* keeps the order within a device */
+	json_t *obj;
+};
+
+static void stage(struct gw_mqtt *m, const char *device, enum bundle_kind kind, json_t *obj,
+                  int expiry_s, int64_t notification_id)
 {
-	if (!m->connected)
-		return MOSQ_ERR_NO_CONN;
+	if (!obj)
+		return;
+	if (m->n_staged == m->cap_staged) {
+		size_t cap = m->cap_staged ? m->cap_staged * 2 : 256;
+		struct staged *p = realloc(m->staged, cap * sizeof(*p));
+		if (!p) {
+			json_decref(obj);
+			if (notification_id)
+				cl_service_send_result(m->ctx->svc, notification_id, false,
+				                       "nomem");
+			return;
+		}
+		m->staged = p;
+		m->cap_staged = cap;
+	}
+	struct staged *st = &m->staged[m->n_staged];
+	snprintf(st->device, sizeof(st->device), "%s", device);
+	st->kind = kind;
+	st->expiry_s = expiry_s;
+	st->notification_id = notification_id;
+	st->seq = m->n_staged++;
+	st->obj = obj;
+}
+
+static int by_device(const void *a, const void *b)
+{
+	const struct staged *x = a, *y = b;
+	int c = strcmp(x->device, y->device);
+	if (c)
+		return c;
+	if (x->kind != y->kind)
+		return (int)x->kind - (int)y->kind;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int publish_obj(struct gw_mqtt *m, const char *device, json_t *obj, int expiry_s,
+                       struct confirms *confirms)
+{
 	char topic[160];
 	snprintf(topic, sizeof(topic), TOPIC_PREFIX "%s/inbox", device);
+	char *payload = json_dumps(obj, JSON_COMPACT);
+	if (!payload)
+		return MOSQ_ERR_NOMEM;
 	mosquitto_property *props = NULL;
 	if (expiry_s > 0)
 		mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL,
 		                             (uint32_t)expiry_s);
-	if (notification_id) {
+	if (confirms && confirms->n == 1) {
 		char corr[24];
-		int n = snprintf(corr, sizeof(corr), "%lld", (long long)notification_id);
+		int n = snprintf(corr, sizeof(corr), "%lld", (long long)confirms->ids[0]);
 		mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr,
 		                              (uint16_t)n);
 	}
@@ -176,40 +240,97 @@ static int publish(struct gw_mqtt *m, const char *device, const char *payload, i
 	int rc = mosquitto_publish_v5(m->mosq, &mid, topic, (int)strlen(payload), payload, 1, false,
 	                              props);
 	mosquitto_property_free_all(&props);
-	if (rc == MOSQ_ERR_SUCCESS && notification_id)
-		m->mid_notif[mid & (MID_SLOTS - 1)] = notification_id;
+	free(payload);
+	if (rc == MOSQ_ERR_SUCCESS && confirms) {
+		struct confirms **slot = &m->mid_confirms[mid & (MID_SLOTS - 1)];
+		free(*slot); /* a mid reused before its PUBACK: the outbox retries */
+		*slot = confirms;
+	}
 	return rc;
+}
+
+/* Publish what the pass staged: per device, several alerts or several
+ * receipts go out as one bundle message; everything else one by one. */
+static void publish_staged(struct gw_mqtt *m)
+{
+	if (!m->n_staged)
+		return;
+	qsort(m->staged, m->n_staged, sizeof(*m->staged), by_device);
+	size_t i = 0;
+	while (i < m->n_staged) {
+		struct staged *first = &m->staged[i];
+		size_t n = 1;
+		if (first->kind != BUNDLE_NONE)
+			while (i + n < m->n_staged && n < BUNDLE_MAX &&
+			       m->staged[i + n].kind == first->kind &&
+			       strcmp(m->staged[i + n].device, first->device) == 0)
+				n++;
+		size_t with_id = 0;
+		for (size_t k = 0; k < n; k++)
+			with_id += first[k].notification_id != 0;
+		struct confirms *c = NULL;
+		if (with_id) {
+			c = malloc(sizeof(*c) + with_id * sizeof(c->ids[0]));
+			if (c) {
+				c->n = 0;
+				for (size_t k = 0; k < n; k++)
+					if (first[k].notification_id)
+						c->ids[c->n++] = first[k].notification_id;
+			}
+		}
+		json_t *obj = first->obj;
+		if (n > 1) {
+			json_t *items[BUNDLE_MAX];
+			for (size_t k = 0; k < n; k++)
+				items[k] = first[k].obj;
+			obj = gw_payload_bundle(first->kind == BUNDLE_ALERT ? "alert" : "receipt",
+			                        items, n);
+		}
+		int rc = m->connected ? publish_obj(m, first->device, obj, first->expiry_s, c)
+		                      : MOSQ_ERR_NO_CONN;
+		json_decref(obj);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			/* Alerts are retried by the outbox; apps retry their reports. */
+			for (size_t k = 0; c && k < c->n; k++)
+				cl_service_send_result(m->ctx->svc, c->ids[k], false,
+				                       "not_connected");
+			free(c);
+			cl_warn("mqtt.publish_failed", "device=%s items=%zu rc=%d", first->device,
+			        n, rc);
+		}
+		i += n;
+	}
+	m->n_staged = 0;
 }
 
 static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
                        const mosquitto_property *props)
 {
 	struct gw_mqtt *m = obj;
-	int64_t *slot = &m->mid_notif[mid & (MID_SLOTS - 1)];
-	if (!*slot)
+	struct confirms **slot = &m->mid_confirms[mid & (MID_SLOTS - 1)];
+	struct confirms *c = *slot;
+	if (!c)
 		return;
-	int64_t id = *slot;
-	*slot = 0;
-	if (reason == MQTT_RC_SUCCESS) {
-		cl_service_send_result(m->ctx->svc, id, true, NULL);
-	} else {
-		/* 16: nobody subscribed (the device has no session yet). */
-		cl_service_send_result(
-		    m->ctx->svc, id, false,
-		    reason == MQTT_RC_NO_MATCHING_SUBSCRIBERS ? "no_subscriber" : "puback_refused");
-	}
+	*slot = NULL;
+	/* 16: nobody subscribed (the device has no session yet): retried. */
+	const char *error = reason == MQTT_RC_SUCCESS                   ? NULL
+	                    : reason == MQTT_RC_NO_MATCHING_SUBSCRIBERS ? "no_subscriber"
+	                                                                : "puback_refused";
+	for (size_t k = 0; k < c->n; k++)
+		cl_service_send_result(m->ctx->svc, c->ids[k], error == NULL, error);
+	free(c);
 }
 
 static enum cl_err send_alert(void *ctx, const struct cl_outgoing *out)
 {
 	struct gw_mqtt *m = ctx;
-	char *payload = gw_payload_alert(m->ctx->cfg, out);
-	if (!payload)
-		return CL_ERR_NOMEM;
-	int rc = publish(m, out->n->target, payload, (int)m->ctx->cfg->alert_expiry_s, out->n->id);
-	free(payload);
-	if (rc != MOSQ_ERR_SUCCESS)
+	if (!m->connected)
 		return CL_AGAIN;
+	json_t *obj = gw_payload_alert(m->ctx->cfg, out);
+	if (!obj)
+		return CL_ERR_NOMEM;
+	stage(m, out->n->target, strcmp(out->n->kind, "alert") == 0 ? BUNDLE_ALERT : BUNDLE_NONE,
+	      obj, (int)m->ctx->cfg->alert_expiry_s, out->n->id);
 	cl_debug("mqtt.alert", "notification=%lld device=%s ticket=%s", (long long)out->n->id,
 	         out->n->target, out->t->ref);
 	return CL_OK;
@@ -225,22 +346,19 @@ struct pending {
 	char lang[4];
 };
 
-static void reply(struct gw_mqtt *m, const char *device, char *payload)
+/* Answers to a device go out at the end of the pass; receipts may bundle. */
+static void reply(struct gw_mqtt *m, const char *device, json_t *payload)
 {
-	if (!payload)
-		return;
-	int rc = publish(m, device, payload, 86400, 0);
-	if (rc != MOSQ_ERR_SUCCESS)
-		cl_warn("mqtt.reply_failed", "device=%s rc=%d", device, rc);
-	free(payload);
+	stage(m, device, BUNDLE_NONE, payload, REPLY_EXPIRY_S, 0);
 }
 
 static void on_report_done(void *ctx, const struct cl_report_answer *a)
 {
 	struct pending *p = ctx;
 	if (a->err == CL_OK)
-		reply(p->m, p->device,
-		      gw_payload_receipt(p->m->ctx->cfg, p->report_id, a, p->lang));
+		stage(p->m, p->device, BUNDLE_RECEIPT,
+		      gw_payload_receipt(p->m->ctx->cfg, p->report_id, a, p->lang), REPLY_EXPIRY_S,
+		      0);
 	else
 		reply(p->m, p->device,
 		      gw_payload_error(p->report_id, a->err == CL_AGAIN ? "not_durable" : "failed",
@@ -393,6 +511,7 @@ static void on_pass_end(void *ctx)
 {
 	struct gw_mqtt *m = ctx;
 	int64_t now = now_ms();
+	publish_staged(m);
 	if (!m->socket_open) {
 		if (m->reconnect_at && now >= m->reconnect_at)
 			try_connect(m);
@@ -430,9 +549,9 @@ enum cl_err gw_mqtt_start(struct gw_ctx *ctx, struct gw_mqtt **out)
 	if (!m)
 		return CL_ERR_NOMEM;
 	m->ctx = ctx;
-	m->mid_notif = calloc(MID_SLOTS, sizeof(*m->mid_notif));
+	m->mid_confirms = calloc(MID_SLOTS, sizeof(*m->mid_confirms));
 	m->mosq = mosquitto_new(ctx->cfg->mqtt_client_id, false, m);
-	if (!m->mid_notif || !m->mosq) {
+	if (!m->mid_confirms || !m->mosq) {
 		gw_mqtt_stop(m);
 		return CL_ERR_NOMEM;
 	}
@@ -470,12 +589,20 @@ void gw_mqtt_stop(struct gw_mqtt *m)
 		cl_loop_del(m->ctx->loop, m->watch);
 	if (m->mosq) {
 		if (m->socket_open) {
+			/* Receipts of the last commit still go out. */
+			publish_staged(m);
+			mosquitto_loop_write(m->mosq, 1);
 			mosquitto_disconnect(m->mosq);
 			mosquitto_loop_write(m->mosq, 1);
 		}
 		mosquitto_destroy(m->mosq);
 	}
-	free(m->mid_notif);
+	for (size_t i = 0; m->mid_confirms && i < MID_SLOTS; i++)
+		free(m->mid_confirms[i]);
+	free(m->mid_confirms);
+	for (size_t i = 0; i < m->n_staged; i++)
+		json_decref(m->staged[i].obj);
+	free(m->staged);
 	free(m);
 	mosquitto_lib_cleanup();
 }

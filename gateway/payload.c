@@ -2,8 +2,10 @@
  * gateway/payload.c builds every MQTT payload careline sends to a device's
  * inbox (DESIGN.md §10): receipts, alerts, ack results, updates and errors.
  * Alerts travel in clear in this version, so they carry no personal data:
- * the summary is urgency, category words and area only. This is the one
- * place to change when payloads are sealed to device keys.
+ * the summary is urgency, category words and area only. When several alerts
+ * or receipts for one device come out of one commit, mqtt.c bundles them:
+ * {"type": "alerts", "alerts": [...]}, {"type": "receipts", "receipts": [...]}.
+ * This is the one place to change when payloads are sealed to device keys.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +13,6 @@
 
 #include "careline/texts.h"
 #include "gateway.h"
-
-static char *dump(json_t *o)
-{
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
-}
 
 /* "ikke set, lugt, skrald eller skadedyr" in the recipient's language. */
 static void category_words(const struct cl_config *cfg, const struct cl_categories *cats,
@@ -36,7 +31,7 @@ static void category_words(const struct cl_config *cfg, const struct cl_categori
 	}
 }
 
-char *gw_payload_alert(const struct cl_config *cfg, const struct cl_outgoing *out)
+json_t *gw_payload_alert(const struct cl_config *cfg, const struct cl_outgoing *out)
 {
 	const struct cl_ticket *t = out->t;
 	const struct cl_notification *n = out->n;
@@ -50,10 +45,10 @@ char *gw_payload_alert(const struct cl_config *cfg, const struct cl_outgoing *ou
 		    cl_texts_get(cfg->texts, out->lang,
 		                 t->taken_by[0] ? "alert.update_taken" : "alert.update_acked"),
 		    vars, 2, msg, sizeof(msg));
-		return dump(json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "type", "update",
-		                      "notification_id", (json_int_t)n->id, "ticket", t->ref,
-		                      "state", cl_ticket_state_name(t->state), "by", by, "message",
-		                      msg, "sent_at", sent_at));
+		return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "type", "update",
+		                 "notification_id", (json_int_t)n->id, "ticket", t->ref, "state",
+		                 cl_ticket_state_name(t->state), "by", by, "message", msg,
+		                 "sent_at", sent_at);
 	}
 	char words[256], summary[512];
 	category_words(cfg, &t->categories, out->lang, words, sizeof(words));
@@ -74,19 +69,19 @@ char *gw_payload_alert(const struct cl_config *cfg, const struct cl_outgoing *ou
 	              "loop", n->loop, "sent_at", sent_at, "created_at", created);
 	if (t->linked_ref[0])
 		json_object_set_new(o, "linked_to", json_string(t->linked_ref));
-	return dump(o);
+	return o;
 }
 
-char *gw_payload_receipt(const struct cl_config *cfg, const char *report_id,
-                         const struct cl_report_answer *a, const char *lang)
+json_t *gw_payload_receipt(const struct cl_config *cfg, const char *report_id,
+                           const struct cl_report_answer *a, const char *lang)
 {
 	json_t *o = gw_json_report_answer(cfg, a, lang);
 	json_object_set_new(o, "type", json_string("receipt"));
 	json_object_set_new(o, "report_id", json_string(report_id));
-	return dump(o);
+	return o;
 }
 
-char *gw_payload_ack_result(const struct cl_action_answer *a, const char *ticket_ref)
+json_t *gw_payload_ack_result(const struct cl_action_answer *a, const char *ticket_ref)
 {
 	json_t *o = json_pack("{s:s, s:I, s:s, s:b}", "type", "ack_result", "notification_id",
 	                      (json_int_t)a->notification_id, "ticket",
@@ -101,14 +96,24 @@ char *gw_payload_ack_result(const struct cl_action_answer *a, const char *ticket
 		if (a->by[0])
 			json_object_set_new(o, "by", json_string(a->by));
 	}
-	return dump(o);
+	return o;
 }
 
-char *gw_payload_error(const char *report_id, const char *code, const char *message)
+json_t *gw_payload_error(const char *report_id, const char *code, const char *message)
 {
 	json_t *o = gw_json_error(code, message, NULL);
 	json_object_set_new(o, "type", json_string("error"));
 	if (report_id)
 		json_object_set_new(o, "report_id", json_string(report_id));
-	return dump(o);
+	return o;
+}
+
+json_t *gw_payload_bundle(const char *type, json_t **items, size_t n)
+{
+	char plural[32];
+	snprintf(plural, sizeof(plural), "%ss", type);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, items[i]);
+	return json_pack("{s:s, s:o}", "type", plural, plural, arr);
 }

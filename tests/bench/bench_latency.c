@@ -78,13 +78,19 @@ static void on_inbox(struct bmq *q, void *ctx, const char *topic, const char *pa
 {
 	int64_t now = bench_now_us();
 	struct run *r = ctx;
-	if (!memmem(payload, (size_t)len, "\"type\":\"alert\"", 14) ||
-	    r->n_alerts == sizeof(r->alerts) / sizeof(r->alerts[0]))
-		return;
-	struct alert *a = &r->alerts[r->n_alerts];
-	if (ticket_of(payload, (size_t)len, a->ticket)) {
-		a->at_us = now;
-		r->n_alerts++;
+	/* One alert, or several of one commit bundled ({"type": "alerts", ...}):
+	 * each item starts with its "type" and names its ticket after it. */
+	static const char needle[] = "\"type\":\"alert\"";
+	const char *end = payload + len;
+	const char *p = memmem(payload, (size_t)len, needle, sizeof(needle) - 1);
+	while (p && r->n_alerts < sizeof(r->alerts) / sizeof(r->alerts[0])) {
+		const char *next = memmem(p + 1, (size_t)(end - p - 1), needle, sizeof(needle) - 1);
+		struct alert *a = &r->alerts[r->n_alerts];
+		if (ticket_of(p, (size_t)((next ? next : end) - p), a->ticket)) {
+			a->at_us = now;
+			r->n_alerts++;
+		}
+		p = next;
 	}
 }
 
