@@ -47,7 +47,13 @@ if [ -n "$all" ]; then
 	# shellcheck disable=SC2086
 	cat $all 2>/dev/null | awk '
 		/^daemon_peak_rss_mb_/ { if ($2 + 0 > max) max = $2 + 0; seen = 1 }
-		END { if (seen) printf "daemon_peak_rss_mb %.1f MB\n", max }'
+		/^sqlite_raw_rps / { raw = $2 + 0 }
+		/^mqtt_ingest_rps / { mqtt = $2 + 0 }
+		END {
+			if (seen) printf "daemon_peak_rss_mb %.1f MB\n", max
+			# MQTT ingest beside the SQLite one-row-per-transaction rate of this run.
+			if (raw > 0 && mqtt > 0) printf "mqtt_vs_sqlite_raw_ratio %.2f ratio\n", mqtt / raw
+		}'
 fi
 
 if [ "$fail" -ne 0 ]; then
