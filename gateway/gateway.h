@@ -71,7 +71,7 @@ bool gw_is_uuid(const char *s);
  * them, one per message or several of a kind bundled in one message. */
 json_t *gw_payload_alert(const struct cl_config *cfg, const struct cl_outgoing *out);
 json_t *gw_payload_receipt(const struct cl_config *cfg, const char *report_id,
-			   const struct cl_report_answer *a, const char *lang);
+                           const struct cl_report_answer *a, const char *lang);
 json_t *gw_payload_ack_result(const struct cl_action_answer *a, const char *ticket_ref);
 json_t *gw_payload_error(const char *report_id, const char *code, const char *message);
 /* {"type": "alerts", "alerts": [...]} from items of type "alert" (takes them). */

@@ -27,6 +27,7 @@ static void respond(struct gw_request *req)
 	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	free(req->resp);
 	req->resp = NULL;
+	req->ready = false; /* queued once; later calls have nothing to send */
 	if (!r)
 		return;
 	MHD_add_response_header(r, "Content-Type",
