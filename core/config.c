@@ -20,6 +20,7 @@
 #include "careline/fold.h"
 #include "careline/normalise.h"
 #include "careline/texts.h"
+#include "careline/ticket.h"
 #include "careline/tz.h"
 
 /* Where each key was set, so that errors found after the whole file is read
@@ -388,6 +389,91 @@ static int set_outbox(struct parse_ctx *p, const char *name, const char *value)
 	return 1;
 }
 
+static bool valid_e164(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 9 && n <= 16 && s[0] == '+' && s[1] != '0' &&
+	       strspn(s + 1, "0123456789") == n - 1;
+}
+
+/* "stop, afmeld" → folded "stop afmeld" (keywords compare folded). */
+static bool set_words(char *dst, size_t len, const char *value)
+{
+	char folded[512];
+	cl_fold(value, folded, sizeof(folded));
+	return copy_str(dst, len, folded);
+}
+
+static int set_sms(struct parse_ctx *p, const char *name, const char *value)
+{
+	struct cl_sms_config *sms = &p->cfg->sms;
+	struct {
+		const char *key;
+		char *dst;
+		size_t len;
+	} strs[] = {
+	    {"provider", sms->provider, sizeof(sms->provider)},
+	    {"public_url", sms->public_url, sizeof(sms->public_url)},
+	    {"api_base", sms->api_base, sizeof(sms->api_base)},
+	    {"account", sms->account, sizeof(sms->account)},
+	    {"secret", sms->secret, sizeof(sms->secret)},
+	    {"webhook_secret", sms->webhook_secret, sizeof(sms->webhook_secret)},
+	    {"hook_path_secret", sms->hook_path_secret, sizeof(sms->hook_path_secret)},
+	    {"hook_user", sms->hook_user, sizeof(sms->hook_user)},
+	    {"hook_password", sms->hook_password, sizeof(sms->hook_password)},
+	    {"from", sms->from, sizeof(sms->from)},
+	};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strcmp(name, strs[i].key) == 0) {
+			if (!copy_str(strs[i].dst, strs[i].len, value))
+				return fail(p, "[sms] %s: too long", name);
+			if (strcmp(name, "provider") == 0 && value[0] && strcmp(value, "twilio") &&
+			    strcmp(value, "46elks") && strcmp(value, "gatewayapi"))
+				return fail(p, "[sms] provider: twilio, 46elks or gatewayapi");
+			while (strcmp(name, "public_url") == 0 && strs[i].dst[0] &&
+			       strs[i].dst[strlen(strs[i].dst) - 1] == '/')
+				strs[i].dst[strlen(strs[i].dst) - 1] = '\0';
+			return 1;
+		}
+	}
+	struct {
+		const char *key;
+		int64_t *dst;
+	} times[] = {
+	    {"followup_window", &sms->followup_window_ms},
+	    {"replay_window", &sms->replay_window_ms},
+	    {"sender_window", &sms->sender_window_ms},
+	    {"staff_gap", &sms->staff_gap_ms},
+	    {"staff_burst_window", &sms->staff_burst_window_ms},
+	};
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		if (strcmp(name, times[i].key) == 0) {
+			if (!parse_seconds(value, times[i].dst))
+				return fail(p, "[sms] %s: expected seconds", name);
+			return 1;
+		}
+	}
+	long v;
+	if (strcmp(name, "sender_max") == 0 || strcmp(name, "staff_burst") == 0) {
+		if (!parse_long(value, 1, 100000, &v))
+			return fail(p, "[sms] %s: expected a count 1..100000", name);
+		*(strcmp(name, "sender_max") == 0 ? &sms->sender_max : &sms->staff_burst) = (int)v;
+	} else if (strcmp(name, "resolve_reason") == 0) {
+		if (!cl_ticket_reason_valid(value))
+			return fail(p, "[sms] resolve_reason: not a closing reason");
+		copy_str(sms->resolve_reason, sizeof(sms->resolve_reason), value);
+	} else if (strcmp(name, "keywords_anonymous") == 0) {
+		set_words(sms->keywords_anonymous, sizeof(sms->keywords_anonymous), value);
+	} else if (strcmp(name, "keywords_stop") == 0) {
+		set_words(sms->keywords_stop, sizeof(sms->keywords_stop), value);
+	} else if (strcmp(name, "keywords_help") == 0) {
+		set_words(sms->keywords_help, sizeof(sms->keywords_help), value);
+	} else {
+		return fail(p, "[sms] unknown key '%s'", name);
+	}
+	return 1;
+}
+
 static int set_routing(struct parse_ctx *p, const char *name, const char *value)
 {
 	if (strcmp(name, "default_area") == 0) {
@@ -455,6 +541,12 @@ static int set_person(struct parse_ctx *p, const char *id, const char *name, con
 		if (strcmp(value, "da") != 0 && strcmp(value, "en") != 0)
 			return fail(p, "person %s: lang must be da or en", id);
 		copy_str(person->lang, sizeof(person->lang), value);
+	} else if (strcmp(name, "name") == 0) {
+		if (!copy_str(person->name, sizeof(person->name), value) || !value[0])
+			return fail(p, "person %s: name empty or too long", id);
+	} else if (strcmp(name, "phone") == 0) {
+		if (!valid_e164(value) || !copy_str(person->phone, sizeof(person->phone), value))
+			return fail(p, "person %s: phone must be E.164, like +4520123456", id);
 	} else {
 		return fail(p, "[person %s] unknown key '%s'", id, name);
 	}
@@ -712,6 +804,8 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 			return set_outbox(p, name, value);
 		if (strcmp(kind, "routing") == 0)
 			return set_routing(p, name, value);
+		if (strcmp(kind, "sms") == 0)
+			return set_sms(p, name, value);
 	} else {
 		if (strcmp(kind, "token") == 0)
 			return set_token(p, id, name, value);
@@ -745,6 +839,19 @@ static void set_defaults(struct cl_config *cfg)
 	cfg->outbox_retry_base_ms = 1000;
 	cfg->outbox_retry_cap_ms = 300000;
 	cfg->alert_expiry_s = 3600;
+	struct cl_sms_config *sms = &cfg->sms;
+	sms->followup_window_ms = 30 * 60 * 1000;
+	sms->replay_window_ms = 24 * 3600 * 1000;
+	sms->sender_max = 10;
+	sms->sender_window_ms = 3600 * 1000;
+	sms->staff_gap_ms = 60 * 1000;
+	sms->staff_burst = 5;
+	sms->staff_burst_window_ms = 15 * 60 * 1000;
+	copy_str(sms->resolve_reason, sizeof(sms->resolve_reason), "handed_over:other");
+	set_words(sms->keywords_anonymous, sizeof(sms->keywords_anonymous), "anonym anonymous");
+	set_words(sms->keywords_stop, sizeof(sms->keywords_stop),
+	          "stop afmeld stopall unsubscribe");
+	set_words(sms->keywords_help, sizeof(sms->keywords_help), "hjælp hjaelp help info");
 }
 
 static bool check_person(struct parse_ctx *p, const char *what, const char *owner, const char *id)
@@ -766,9 +873,51 @@ static bool check_step(struct parse_ctx *p, const struct cl_policy *pol,
 }
 
 /* Link ids to pointers and check that every reference resolves. */
+/* [sms] must name what its provider needs; phones must be unique. */
+static bool check_sms(struct parse_ctx *p)
+{
+	struct cl_config *cfg = p->cfg;
+	const struct cl_sms_config *sms = &cfg->sms;
+	for (size_t i = 0; i < cfg->n_persons; i++) {
+		struct cl_person *a = &cfg->persons[i];
+		if (!a->name[0])
+			copy_str(a->name, sizeof(a->name), a->id);
+		for (size_t j = 0; a->phone[0] && j < i; j++)
+			if (strcmp(a->phone, cfg->persons[j].phone) == 0)
+				return FAIL_AT(p, "person", a->id, "phone", 0,
+				               "person %s: the same phone as %s", a->id,
+				               cfg->persons[j].id),
+				       false;
+	}
+	if (!sms->provider[0])
+		return true;
+	const char *missing = NULL;
+	if (!sms->public_url[0])
+		missing = "public_url";
+	else if (!sms->from[0])
+		missing = "from";
+	else if (!sms->secret[0])
+		missing = "secret";
+	else if (strcmp(sms->provider, "twilio") == 0 && !sms->account[0])
+		missing = "account";
+	else if (strcmp(sms->provider, "46elks") == 0 &&
+	         (!sms->account[0] || !sms->hook_path_secret[0] || !sms->hook_user[0] ||
+	          !sms->hook_password[0]))
+		missing = "account, hook_path_secret, hook_user and hook_password";
+	else if (strcmp(sms->provider, "gatewayapi") == 0 && !sms->webhook_secret[0])
+		missing = "webhook_secret";
+	if (missing)
+		return FAIL_AT(p, "sms", "", "provider", 0, "[sms] provider %s needs %s",
+		               sms->provider, missing),
+		       false;
+	return true;
+}
+
 static bool link_config(struct parse_ctx *p)
 {
 	struct cl_config *cfg = p->cfg;
+	if (!check_sms(p))
+		return false;
 	for (size_t i = 0; i < cfg->n_policies; i++) {
 		struct cl_policy *pol = &cfg->policies[i];
 		if (pol->n_steps == 0 && pol->final.n_targets == 0)

@@ -94,11 +94,35 @@ static void resolve_targets(struct cl_service *svc, const struct cl_ticket *t,
 
 /* One outbox row per device of person; a person with no device gets a
  * failed row, so the gap shows in /metrics and the ticket's history. */
+/* A person's SMS contact, when the channel is on and the number usable. */
+static bool sms_contact(struct cl_service *svc, const char *person)
+{
+	const struct cl_person *p = cl_config_person(svc->cfg, person);
+	return svc->cfg->sms.provider[0] && p && p->phone[0] &&
+	       !cl_store_contact_blocked(svc->store, person, "sms");
+}
+
+static enum cl_err queue_row(struct cl_service *svc, const struct cl_ticket *t,
+                             struct cl_notification *row, const char *channel, const char *target,
+                             int64_t now)
+{
+	snprintf(row->channel, sizeof(row->channel), "%s", channel);
+	snprintf(row->target, sizeof(row->target), "%s", target);
+	row->state = CL_NOTIF_PENDING;
+	row->next_attempt_ms = now;
+	enum cl_err err = cl_store_notification_insert(svc->store, row);
+	return err == CL_OK ? fx_send(svc, row, t) : err;
+}
+
+/* One outbox row per device of person and one for their phone (with the
+ * reply code they answer by SMS); a person with no usable contact gets a
+ * failed row, so the gap shows in /metrics and the ticket's history. */
 static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket *t,
                                  const char *person, const char *kind, int64_t now)
 {
 	const struct cl_device *devices[MAX_DEVICES_PER_PERSON];
 	size_t n = cl_config_person_devices(svc->cfg, person, devices, MAX_DEVICES_PER_PERSON);
+	bool sms = sms_contact(svc, person);
 	struct cl_notification row = {
 	    .ticket_id = t->id,
 	    .step = t->step,
@@ -107,7 +131,7 @@ static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket 
 	};
 	snprintf(row.person, sizeof(row.person), "%s", person);
 	snprintf(row.kind, sizeof(row.kind), "%s", kind);
-	if (n == 0) {
+	if (n == 0 && !sms) {
 		snprintf(row.channel, sizeof(row.channel), "none");
 		snprintf(row.target, sizeof(row.target), "-");
 		snprintf(row.last_error, sizeof(row.last_error), "no_contact");
@@ -116,18 +140,17 @@ static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket 
 		cl_warn("escalate.no_contact", "ticket=%s person=%s", t->ref, person);
 		return cl_store_notification_insert(svc->store, &row);
 	}
-	for (size_t i = 0; i < n; i++) {
-		snprintf(row.channel, sizeof(row.channel), "mqtt");
-		snprintf(row.target, sizeof(row.target), "%s", devices[i]->id);
-		row.state = CL_NOTIF_PENDING;
-		row.next_attempt_ms = now;
-		enum cl_err err = cl_store_notification_insert(svc->store, &row);
+	enum cl_err err = CL_OK;
+	for (size_t i = 0; err == CL_OK && i < n; i++)
+		err = queue_row(svc, t, &row, "mqtt", devices[i]->id, now);
+	if (err == CL_OK && sms) {
+		/* The target is the person, not the number: the SMS sender looks
+		 * the number up in the configuration when it sends. */
+		err = cl_store_sms_code_for(svc->store, person, t->id, now, &row.reply_code);
 		if (err == CL_OK)
-			err = fx_send(svc, &row, t);
-		if (err != CL_OK)
-			return err;
+			err = queue_row(svc, t, &row, "sms", person, now);
 	}
-	return CL_OK;
+	return err;
 }
 
 enum cl_err escalate_carry_out(struct cl_service *svc, struct cl_ticket *t,

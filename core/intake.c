@@ -107,6 +107,108 @@ static const char *report_estate(struct cl_service *svc, const struct cl_report 
 	return NULL;
 }
 
+/* The report row: personal fields encrypted, anonymous ones dropped. */
+static enum cl_err write_report(struct cl_service *svc, const struct cl_job *job, int64_t ticket_id,
+                                bool anonymous, const struct cl_address *addr, const char *text,
+                                const char *answer_state)
+{
+	const struct cl_report *r = &job->report;
+	int64_t report_id = cl_store_next_report_id(svc->store);
+	const char *phone = anonymous && !r->consent_callback ? NULL : r->reporter_phone;
+	struct cl_report_row row = {
+	    .id = report_id,
+	    .ns = r->idem_ns,
+	    .key = r->key,
+	    .via = cl_channel_name(r->via),
+	    .received_ms = job->submitted_ms,
+	    .ticket_id = ticket_id,
+	    .reporter_person = anonymous ? NULL : r->reporter_person,
+	    .reporter_role = anonymous ? NULL : r->reporter_role,
+	    .anonymous = anonymous,
+	    .consent_callback = r->consent_callback,
+	    .consent_disclose = !anonymous && r->consent_disclose_name,
+	    .answer_state = answer_state,
+	};
+	struct sealed sealed = {{0}};
+	char packed[256];
+	if (!cl_address_empty(addr))
+		address_pack(addr, packed, sizeof(packed));
+	unsigned char phone_hash[CL_CRYPTO_HASH_BYTES];
+	if (phone && phone[0]) {
+		cl_crypto_hash(svc->crypto, "phone", phone, strlen(phone), phone_hash);
+		row.phone_hash = (struct cl_blob){phone_hash, sizeof(phone_hash)};
+	}
+	enum cl_err err = seal(svc, report_id, CL_RF_TEXT, text, &row, &sealed);
+	if (err == CL_OK && !cl_address_empty(addr))
+		err = seal(svc, report_id, CL_RF_ADDRESS, packed, &row, &sealed);
+	if (err == CL_OK && !anonymous)
+		err = seal(svc, report_id, CL_RF_REPORTER_NAME, r->reporter_name, &row, &sealed);
+	if (err == CL_OK)
+		err = seal(svc, report_id, CL_RF_REPORTER_PHONE, phone, &row, &sealed);
+	if (err == CL_OK && !anonymous)
+		err = seal(svc, report_id, CL_RF_REPORTER_ORG, r->reporter_org, &row, &sealed);
+	if (err == CL_OK)
+		err = seal(svc, report_id, CL_RF_RESIDENT_NAME, r->resident_name, &row, &sealed);
+	if (err == CL_OK)
+		err = seal(svc, report_id, CL_RF_OBSERVED_BY, r->observed_by, &row, &sealed);
+	if (err == CL_OK)
+		err = cl_store_report_insert(svc->store, &row);
+	seal_free(&sealed);
+	return err;
+}
+
+/* A second text from the same number soon after: it joins that ticket (an
+ * event, no new alert round). Returns true when it did (answer filled). */
+static bool join_followup(struct cl_service *svc, struct cl_job *job, int64_t now)
+{
+	struct cl_report *r = &job->report;
+	struct cl_report_answer *a = &job->report_answer;
+	int64_t ticket_id, last_ms;
+	enum cl_err err =
+	    cl_store_sms_session_get(svc->store, r->sender_hash, &ticket_id, &last_ms);
+	if (err != CL_OK) {
+		if (err != CL_ERR_NOTFOUND)
+			a->err = err;
+		return err != CL_ERR_NOTFOUND;
+	}
+	struct cl_ticket t;
+	if (now - last_ms > svc->cfg->sms.followup_window_ms ||
+	    cl_store_ticket_get(svc->store, ticket_id, &t) != CL_OK || !cl_ticket_is_open(&t))
+		return false;
+	struct cl_norm_result nr;
+	cl_normalise(svc->cfg->rules, r->text ? r->text : "", &nr);
+	struct cl_address addr = r->address;
+	merge_address(&addr, &nr.address);
+	bool anonymous = r->anonymous || nr.anonymous || t.kind == CL_TICKET_ANONYMOUS;
+	err = write_report(svc, job, t.id, anonymous, &addr,
+	                   r->text ? r->text + (nr.anonymous ? nr.body_offset : 0) : NULL,
+	                   cl_ticket_state_name(t.state));
+	if (err == CL_OK)
+		err = cl_store_sms_session_put(svc->store, r->sender_hash, t.id, now);
+	if (err == CL_OK) {
+		char detail[64];
+		snprintf(detail, sizeof(detail), "via=%s followup=1", cl_channel_name(r->via));
+		err = escalate_record(svc, t.id, CL_TEV_CREATE, t.state, t.state,
+		                      anonymous            ? "anonymous"
+		                      : r->reporter_person ? r->reporter_person
+		                                           : "reporter",
+		                      detail, now);
+	}
+	if (err != CL_OK) {
+		a->err = err;
+		return true;
+	}
+	a->err = CL_OK;
+	a->followup = true;
+	memcpy(a->ref, t.ref, sizeof(a->ref));
+	a->state = t.state;
+	a->urgency = t.urgency;
+	a->categories = t.categories;
+	a->kind = t.kind;
+	memcpy(a->linked_ref, t.linked_ref, sizeof(a->linked_ref));
+	return true;
+}
+
 void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now)
 {
 	struct cl_report *r = &job->report;
@@ -125,6 +227,15 @@ void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now)
 		a->err = err;
 		return;
 	}
+	/* A provider timestamp far in the past, on a message we have never
+	 * seen: a replayed webhook, not a provider's retry. */
+	if (r->sent_ms && svc->cfg->sms.replay_window_ms &&
+	    now - r->sent_ms > svc->cfg->sms.replay_window_ms) {
+		a->err = CL_ERR_AUTH;
+		return;
+	}
+	if (r->has_sender_hash && join_followup(svc, job, now))
+		return;
 
 	struct cl_norm_result nr;
 	cl_normalise(svc->cfg->rules, r->text ? r->text : "", &nr);
@@ -194,49 +305,11 @@ void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now)
 		return;
 	}
 
-	/* The report row: personal fields encrypted, anonymous ones dropped. */
-	int64_t report_id = cl_store_next_report_id(svc->store);
-	const char *phone = anonymous && !r->consent_callback ? NULL : r->reporter_phone;
-	struct cl_report_row row = {
-	    .id = report_id,
-	    .ns = r->idem_ns,
-	    .key = r->key,
-	    .via = cl_channel_name(r->via),
-	    .received_ms = job->submitted_ms,
-	    .ticket_id = t.id,
-	    .reporter_person = anonymous ? NULL : r->reporter_person,
-	    .reporter_role = anonymous ? NULL : r->reporter_role,
-	    .anonymous = anonymous,
-	    .consent_callback = r->consent_callback,
-	    .consent_disclose = !anonymous && r->consent_disclose_name,
-	    .answer_state = cl_ticket_state_name(t.state),
-	};
-	struct sealed sealed = {{0}};
-	char packed[256];
-	const char *text = r->text ? r->text + (nr.anonymous ? nr.body_offset : 0) : NULL;
-	if (!cl_address_empty(&addr))
-		address_pack(&addr, packed, sizeof(packed));
-	unsigned char phone_hash[CL_CRYPTO_HASH_BYTES];
-	if (phone && phone[0]) {
-		cl_crypto_hash(svc->crypto, "phone", phone, strlen(phone), phone_hash);
-		row.phone_hash = (struct cl_blob){phone_hash, sizeof(phone_hash)};
-	}
-	err = seal(svc, report_id, CL_RF_TEXT, text, &row, &sealed);
-	if (err == CL_OK && !cl_address_empty(&addr))
-		err = seal(svc, report_id, CL_RF_ADDRESS, packed, &row, &sealed);
-	if (err == CL_OK && !anonymous)
-		err = seal(svc, report_id, CL_RF_REPORTER_NAME, r->reporter_name, &row, &sealed);
-	if (err == CL_OK)
-		err = seal(svc, report_id, CL_RF_REPORTER_PHONE, phone, &row, &sealed);
-	if (err == CL_OK && !anonymous)
-		err = seal(svc, report_id, CL_RF_REPORTER_ORG, r->reporter_org, &row, &sealed);
-	if (err == CL_OK)
-		err = seal(svc, report_id, CL_RF_RESIDENT_NAME, r->resident_name, &row, &sealed);
-	if (err == CL_OK)
-		err = seal(svc, report_id, CL_RF_OBSERVED_BY, r->observed_by, &row, &sealed);
-	if (err == CL_OK)
-		err = cl_store_report_insert(svc->store, &row);
-	seal_free(&sealed);
+	err = write_report(svc, job, t.id, anonymous, &addr,
+	                   r->text ? r->text + (nr.anonymous ? nr.body_offset : 0) : NULL,
+	                   cl_ticket_state_name(t.state));
+	if (err == CL_OK && r->has_sender_hash)
+		err = cl_store_sms_session_put(svc->store, r->sender_hash, t.id, now);
 	if (err != CL_OK) {
 		a->err = err;
 		return;

@@ -37,8 +37,9 @@ int64_t outbox_retry_delay(const struct cl_service *svc, int attempts)
 	return d < svc->cfg->outbox_retry_cap_ms ? d : svc->cfg->outbox_retry_cap_ms;
 }
 
-static void queue_result(struct cl_service *svc, int64_t id, enum send_result_kind kind,
-                         int attempts, int64_t retry_at, const char *error)
+static struct send_result *queue_result(struct cl_service *svc, int64_t id,
+                                        enum send_result_kind kind, int attempts, int64_t retry_at,
+                                        const char *error)
 {
 	if (svc->n_results == svc->cap_results) {
 		size_t cap = svc->cap_results ? svc->cap_results * 2 : 256;
@@ -46,7 +47,7 @@ static void queue_result(struct cl_service *svc, int64_t id, enum send_result_ki
 		if (!r) {
 			/* The row stays pending and is sent again: at least once. */
 			cl_error("outbox.nomem", "notification=%lld", (long long)id);
-			return;
+			return NULL;
 		}
 		svc->results = r;
 		svc->cap_results = cap;
@@ -59,21 +60,50 @@ static void queue_result(struct cl_service *svc, int64_t id, enum send_result_ki
 	r->retry_at_ms = retry_at;
 	if (error)
 		snprintf(r->error, sizeof(r->error), "%s", error);
+	return r;
+}
+
+void cl_service_send_outcome(struct cl_service *svc, int64_t notification_id,
+                             const struct cl_send_outcome *o)
+{
+	int attempts = 0;
+	if (o->delivered || o->permanent) {
+		cl_idmap_take(&svc->inflight, notification_id, &attempts);
+		/* Its scheduled retry is dropped without reading the row. */
+		cl_idmap_put(&svc->confirmed, notification_id, 1);
+	} else {
+		attempts = cl_idmap_get(&svc->inflight, notification_id, 0);
+	}
+	struct send_result *r =
+	    queue_result(svc, notification_id, o->delivered ? SEND_DELIVERED : SEND_FAILED,
+	                 attempts, 0, o->error);
+	if (r) {
+		r->permanent = !o->delivered && o->permanent;
+		if (o->provider_id)
+			snprintf(r->provider_id, sizeof(r->provider_id), "%s", o->provider_id);
+	}
 }
 
 void cl_service_send_result(struct cl_service *svc, int64_t notification_id, bool delivered,
                             const char *error)
 {
-	if (delivered) {
-		int attempts = 0;
-		cl_idmap_take(&svc->inflight, notification_id, &attempts);
-		/* Its scheduled retry is dropped without reading the row. */
-		cl_idmap_put(&svc->confirmed, notification_id, 1);
-		queue_result(svc, notification_id, SEND_DELIVERED, attempts, 0, NULL);
-	} else {
-		int attempts = cl_idmap_get(&svc->inflight, notification_id, 0);
-		queue_result(svc, notification_id, SEND_FAILED, attempts, 0, error);
+	struct cl_send_outcome o = {.delivered = delivered, .error = error};
+	cl_service_send_outcome(svc, notification_id, &o);
+}
+
+/* A refusal for good: the row fails, and the contact is not used again. */
+static enum cl_err write_permanent(struct cl_service *svc, const struct send_result *r)
+{
+	enum cl_err err =
+	    cl_store_notification_failed_final(svc->store, r->id, r->attempts, r->error);
+	struct cl_notification n;
+	if (err == CL_OK && cl_store_notification_get(svc->store, r->id, &n) == CL_OK) {
+		err =
+		    cl_store_contact_block(svc->store, n.person, n.channel, r->error, n.created_ms);
+		cl_warn("outbox.refused", "notification=%lld person=%s channel=%s error=%s",
+		        (long long)r->id, n.person, n.channel, r->error);
 	}
+	return err;
 }
 
 void outbox_write_results(struct cl_service *svc, int64_t now)
@@ -84,11 +114,17 @@ void outbox_write_results(struct cl_service *svc, int64_t now)
 		switch (r->kind) {
 		case SEND_DELIVERED:
 			err = cl_store_notification_sent(svc->store, r->id, r->attempts, now);
+			if (err == CL_OK && r->provider_id[0])
+				err = cl_store_notification_set_provider_id(svc->store, r->id,
+				                                            r->provider_id);
 			svc->fx.delta.notif_sent++;
 			break;
 		case SEND_FAILED:
-			err = cl_store_notification_failed(svc->store, r->id, r->attempts, r->error,
-			                                   r->retry_at_ms);
+			if (r->permanent)
+				err = write_permanent(svc, r);
+			else
+				err = cl_store_notification_failed(svc->store, r->id, r->attempts,
+				                                   r->error, r->retry_at_ms);
 			svc->fx.delta.notif_failed++;
 			break;
 		case SEND_CANCELLED:

@@ -59,6 +59,20 @@ enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
 	cl_heap_init(&svc->outbox);
 	cl_idmap_init(&svc->inflight);
 	cl_idmap_init(&svc->confirmed);
+	for (size_t i = 0; i < cfg->n_persons; i++)
+		if (cfg->persons[i].phone[0])
+			svc->n_phones++;
+	svc->phones = calloc(svc->n_phones ? svc->n_phones : 1, sizeof(*svc->phones));
+	if (!svc->phones) {
+		cl_service_free(svc);
+		return CL_ERR_NOMEM;
+	}
+	for (size_t i = 0, k = 0; i < cfg->n_persons; i++) {
+		if (!cfg->persons[i].phone[0])
+			continue;
+		cl_service_phone_hash(svc, cfg->persons[i].phone, svc->phones[k].hash);
+		svc->phones[k++].person = &cfg->persons[i];
+	}
 	enum cl_err err = cl_store_tickets_with_deadline(store, rebuild_deadline, svc);
 	if (err == CL_OK)
 		err = outbox_rebuild(svc);
@@ -97,6 +111,7 @@ void cl_service_free(struct cl_service *svc)
 	free(svc->fx.sends);
 	free(svc->fresh);
 	free(svc->popped);
+	free(svc->phones);
 	free(svc);
 }
 
@@ -141,6 +156,20 @@ struct cl_job *cl_service_submit_action(struct cl_service *svc, struct cl_action
 	job->action = *a;
 	a->note = NULL;
 	job->action_done = done;
+	job->ctx = ctx;
+	enqueue(svc, job);
+	return job;
+}
+
+struct cl_job *cl_service_submit_control(struct cl_service *svc, const struct cl_control *c,
+                                         cl_control_done_fn done, void *ctx)
+{
+	struct cl_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return NULL;
+	job->kind = JOB_CONTROL;
+	job->control = *c;
+	job->control_done = done;
 	job->ctx = ctx;
 	enqueue(svc, job);
 	return job;
@@ -257,15 +286,30 @@ static void fx_clear(struct cl_service *svc)
 
 static enum cl_err job_err(const struct cl_job *job)
 {
-	return job->kind == JOB_REPORT ? job->report_answer.err : job->action_answer.err;
+	switch (job->kind) {
+	case JOB_REPORT:
+		return job->report_answer.err;
+	case JOB_ACTION:
+		return job->action_answer.err;
+	case JOB_CONTROL:
+		return job->control_err;
+	}
+	return CL_ERR_INVALID;
 }
 
 static void job_set_err(struct cl_job *job, enum cl_err err)
 {
-	if (job->kind == JOB_REPORT)
+	switch (job->kind) {
+	case JOB_REPORT:
 		job->report_answer.err = err;
-	else
+		break;
+	case JOB_ACTION:
 		job->action_answer.err = err;
+		break;
+	case JOB_CONTROL:
+		job->control_err = err;
+		break;
+	}
 }
 
 /* Storage failures undo the job; input and state errors are answers. */
@@ -283,10 +327,17 @@ static void run_job(struct cl_service *svc, struct cl_job *job, int64_t now)
 		job_set_err(job, CL_AGAIN);
 		return;
 	}
-	if (job->kind == JOB_REPORT)
+	switch (job->kind) {
+	case JOB_REPORT:
 		intake_report(svc, job, now);
-	else
+		break;
+	case JOB_ACTION:
 		action_apply(svc, job, now);
+		break;
+	case JOB_CONTROL:
+		control_apply(svc, job, now);
+		break;
+	}
 	if (is_storage_err(job_err(job))) {
 		cl_store_rollback_to(svc->store);
 		fx_rewind(svc, &mark);
@@ -314,6 +365,8 @@ static void answer_jobs(struct cl_job *head)
 				head->report_done(head->ctx, &head->report_answer);
 			else if (head->kind == JOB_ACTION && head->action_done)
 				head->action_done(head->ctx, &head->action_answer);
+			else if (head->kind == JOB_CONTROL && head->control_done)
+				head->control_done(head->ctx, head->control_err);
 		}
 		job_free(head);
 		head = next;
@@ -548,4 +601,62 @@ struct cl_store *cl_service_store(struct cl_service *svc)
 size_t cl_service_outbox_depth(struct cl_service *svc)
 {
 	return svc->outbox.n;
+}
+
+/* --- SMS lookups --------------------------------------------------------- */
+
+void cl_service_phone_hash(const struct cl_service *svc, const char *e164, unsigned char out[32])
+{
+	cl_crypto_hash(svc->crypto, "phone", e164, strlen(e164), out);
+}
+
+const struct cl_person *cl_service_person_by_phone(const struct cl_service *svc,
+                                                   const char *e164)
+{
+	unsigned char h[32];
+	cl_service_phone_hash(svc, e164, h);
+	for (size_t i = 0; i < svc->n_phones; i++)
+		if (cl_crypto_equal(h, svc->phones[i].hash, sizeof(h)))
+			return svc->phones[i].person;
+	return NULL;
+}
+
+bool cl_service_sms_opted_out(struct cl_service *svc, const unsigned char hash[32])
+{
+	return cl_store_sms_optout_has(svc->store, hash);
+}
+
+enum cl_err cl_service_sms_code(struct cl_service *svc, const char *person, int code,
+                                char ref[CL_REF_MAX], int64_t *notification_id)
+{
+	int64_t ticket_id;
+	enum cl_err err = cl_store_sms_code_find(svc->store, person, code, &ticket_id);
+	if (err != CL_OK)
+		return err;
+	struct cl_ticket t;
+	if ((err = cl_store_ticket_get(svc->store, ticket_id, &t)) != CL_OK)
+		return err;
+	memcpy(ref, t.ref, CL_REF_MAX);
+	struct cl_notification n;
+	*notification_id = cl_store_notification_latest(svc->store, person, ticket_id, "sms", &n) ==
+	                           CL_OK
+	                       ? n.id
+	                       : 0;
+	return CL_OK;
+}
+
+enum cl_err cl_service_sms_single_code(struct cl_service *svc, const char *person, int *code)
+{
+	int codes[2];
+	int64_t tickets[2];
+	size_t n;
+	enum cl_err err = cl_store_sms_codes_open(svc->store, person, codes, tickets, 2, &n);
+	if (err != CL_OK)
+		return err;
+	if (n == 0)
+		return CL_ERR_NOTFOUND;
+	if (n > 1)
+		return CL_ERR_CONFLICT;
+	*code = codes[0];
+	return CL_OK;
 }

@@ -13,7 +13,7 @@
 #include "careline/idmap.h"
 #include "careline/service.h"
 
-enum job_kind { JOB_REPORT, JOB_ACTION };
+enum job_kind { JOB_REPORT, JOB_ACTION, JOB_CONTROL };
 
 struct cl_job {
 	enum job_kind kind;
@@ -23,8 +23,11 @@ struct cl_job {
 	struct cl_action action;
 	struct cl_report_answer report_answer;
 	struct cl_action_answer action_answer;
+	struct cl_control control;
+	enum cl_err control_err;
 	cl_report_done_fn report_done;
 	cl_action_done_fn action_done;
+	cl_control_done_fn control_done;
 	void *ctx;
 	struct cl_job *next;
 };
@@ -47,6 +50,8 @@ struct send_result {
 	int64_t id;
 	enum send_result_kind kind;
 	int attempts; /* attempts made so far, this one included */
+	bool permanent;
+	char provider_id[96];
 	int64_t retry_at_ms;
 	char error[64];
 };
@@ -96,6 +101,13 @@ struct cl_service {
 
 	struct cl_metrics metrics;
 	bool last_commit_failed;
+
+	/* keyed hashes of the configured people's phones */
+	struct phone_entry {
+		unsigned char hash[32];
+		const struct cl_person *person;
+	} *phones;
+	size_t n_phones;
 };
 
 /* effects */
@@ -110,6 +122,7 @@ void fx_apply(struct cl_service *svc);
 void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now);
 
 /* actions.c: one action inside the open transaction. */
+void control_apply(struct cl_service *svc, struct cl_job *job, int64_t now);
 void action_apply(struct cl_service *svc, struct cl_job *job, int64_t now);
 
 /* Remember a consumed deadline until the flush commits. */

@@ -66,7 +66,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_NOTIF_INSERT] =
         "INSERT INTO notification (ticket_id, person, channel, target, kind, step, loop,"
         " state, attempts, next_attempt_at, created_at, sent_at, answered_at, answer,"
-        " last_error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " last_error, reply_code) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_NOTIF_GET] = "SELECT " STORE_NOTIF_COLS " FROM notification WHERE id = ?",
     [ST_NOTIF_UPDATE] = "UPDATE notification SET state = ?2, attempts = ?3,"
                         " next_attempt_at = ?4, sent_at = ?5, answered_at = ?6, answer = ?7,"
@@ -79,6 +79,35 @@ static const char *const stmt_sql[ST__COUNT] = {
                         " WHERE id = ?1 AND state = 'pending'",
     [ST_NOTIF_CANCEL] =
         "UPDATE notification SET state = 'cancelled' WHERE id = ?1 AND state = 'pending'",
+    [ST_NOTIF_FAILED_FINAL] = "UPDATE notification SET state = 'failed',"
+                              " attempts = MAX(attempts, ?3), last_error = ?2"
+                              " WHERE id = ?1 AND state = 'pending'",
+    [ST_NOTIF_PROVIDER_ID] = "UPDATE notification SET provider_id = ?2 WHERE id = ?1",
+    [ST_NOTIF_DELIVERY] = "UPDATE notification SET delivery = ?3, provider_error = ?4"
+                          " WHERE channel = ?1 AND provider_id = ?2",
+    [ST_NOTIF_LATEST] = "SELECT " STORE_NOTIF_COLS " FROM notification WHERE person = ?1"
+                        " AND ticket_id = ?2 AND channel = ?3 AND kind = 'alert'"
+                        " ORDER BY id DESC LIMIT 1",
+    [ST_SMS_CODE_OF_TICKET] = "SELECT code FROM sms_code WHERE person = ?1 AND ticket_id = ?2",
+    [ST_SMS_CODE_FREE] = "DELETE FROM sms_code WHERE person = ?1 AND ticket_id IN"
+                         " (SELECT id FROM ticket WHERE state = 'closed'"
+                         " OR (state = 'taken' AND taken_at < ?2))",
+    [ST_SMS_CODES_OF_PERSON] = "SELECT code FROM sms_code WHERE person = ?1 ORDER BY code",
+    [ST_SMS_CODE_INSERT] =
+        "INSERT INTO sms_code (person, code, ticket_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+    [ST_SMS_CODE_FIND] = "SELECT ticket_id FROM sms_code WHERE person = ?1 AND code = ?2",
+    [ST_SMS_CODES_OPEN] = "SELECT c.code, c.ticket_id FROM sms_code c JOIN ticket t"
+                          " ON t.id = c.ticket_id WHERE c.person = ?1"
+                          " AND t.state IN ('notifying', 'acknowledged') ORDER BY c.code",
+    [ST_SMS_SESSION_GET] = "SELECT ticket_id, last_at FROM sms_session WHERE sender_hash = ?1",
+    [ST_SMS_SESSION_PUT] = "INSERT INTO sms_session (sender_hash, ticket_id, last_at)"
+                           " VALUES (?1, ?2, ?3) ON CONFLICT (sender_hash) DO UPDATE"
+                           " SET ticket_id = excluded.ticket_id, last_at = excluded.last_at",
+    [ST_SMS_OPTOUT_PUT] = "INSERT OR REPLACE INTO sms_optout (phone_hash, at) VALUES (?1, ?2)",
+    [ST_SMS_OPTOUT_HAS] = "SELECT 1 FROM sms_optout WHERE phone_hash = ?1",
+    [ST_CONTACT_BLOCK] = "INSERT OR REPLACE INTO contact_block (person, channel, reason, at)"
+                         " VALUES (?1, ?2, ?3, ?4)",
+    [ST_CONTACT_BLOCKED] = "SELECT reason FROM contact_block WHERE person = ?1 AND channel = ?2",
     [ST_NOTIF_PENDING] = "SELECT id, next_attempt_at FROM notification WHERE state = 'pending'",
     [ST_NOTIF_OF_TICKET] =
         "SELECT " STORE_NOTIF_COLS " FROM notification WHERE ticket_id = ? ORDER BY id",

@@ -42,6 +42,22 @@ enum store_stmt {
 	ST_NOTIF_PENDING,
 	ST_NOTIF_OF_TICKET,
 	ST_NOTIF_COUNTS,
+	ST_NOTIF_FAILED_FINAL,
+	ST_NOTIF_PROVIDER_ID,
+	ST_NOTIF_DELIVERY,
+	ST_NOTIF_LATEST,
+	ST_SMS_CODE_OF_TICKET,
+	ST_SMS_CODE_FREE,
+	ST_SMS_CODES_OF_PERSON,
+	ST_SMS_CODE_INSERT,
+	ST_SMS_CODE_FIND,
+	ST_SMS_CODES_OPEN,
+	ST_SMS_SESSION_GET,
+	ST_SMS_SESSION_PUT,
+	ST_SMS_OPTOUT_PUT,
+	ST_SMS_OPTOUT_HAS,
+	ST_CONTACT_BLOCK,
+	ST_CONTACT_BLOCKED,
 	ST__COUNT
 };
 
@@ -63,7 +79,8 @@ struct cl_store {
 
 #define STORE_NOTIF_COLS                                                                           \
 	"id, ticket_id, person, channel, target, kind, step, loop, state, attempts,"               \
-	" next_attempt_at, created_at, sent_at, answered_at, answer, last_error"
+	" next_attempt_at, created_at, sent_at, answered_at, answer, last_error, reply_code,"      \
+	" provider_id, delivery, provider_error"
 
 /* Read a ticket / notification from the current row of a statement that
  * selected STORE_TICKET_COLS / STORE_NOTIF_COLS. */

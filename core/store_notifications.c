@@ -49,6 +49,10 @@ void store_read_notification(sqlite3_stmt *st, struct cl_notification *n)
 	n->answered_ms = sqlite3_column_int64(st, 13);
 	store_col_text(st, 14, n->answer, sizeof(n->answer));
 	store_col_text(st, 15, n->last_error, sizeof(n->last_error));
+	n->reply_code = sqlite3_column_int(st, 16);
+	store_col_text(st, 17, n->provider_id, sizeof(n->provider_id));
+	store_col_text(st, 18, n->delivery, sizeof(n->delivery));
+	store_col_text(st, 19, n->provider_error, sizeof(n->provider_error));
 }
 
 enum cl_err cl_store_notification_insert(struct cl_store *s, struct cl_notification *n)
@@ -71,6 +75,8 @@ enum cl_err cl_store_notification_insert(struct cl_store *s, struct cl_notificat
 	store_bind_ms(st, 13, n->answered_ms);
 	store_bind_text(st, 14, n->answer[0] ? n->answer : NULL);
 	store_bind_text(st, 15, n->last_error[0] ? n->last_error : NULL);
+	if (n->reply_code)
+		sqlite3_bind_int(st, 16, n->reply_code);
 	enum cl_err err = store_exec_stmt(s, st, "notification.insert");
 	if (err == CL_OK)
 		n->id = sqlite3_last_insert_rowid(s->db);

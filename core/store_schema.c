@@ -86,6 +86,36 @@ const char *const store_migrations[] = {
     " last_error TEXT);"
     "CREATE INDEX notification_pending ON notification(next_attempt_at) WHERE state = 'pending';"
     "CREATE INDEX notification_ticket ON notification(ticket_id);",
+
+    /* 2: the SMS channel. Provider message ids and delivery reports on the
+     * outbox; per-person reply codes ("12a"); follow-up sessions and opt-outs
+     * keyed by a keyed hash of the number, never the number; contacts that
+     * a provider refused for good. */
+    "ALTER TABLE notification ADD COLUMN reply_code INTEGER;"
+    "ALTER TABLE notification ADD COLUMN provider_id TEXT;"
+    "ALTER TABLE notification ADD COLUMN delivery TEXT;"
+    "ALTER TABLE notification ADD COLUMN provider_error TEXT;"
+    "CREATE INDEX notification_provider ON notification(channel, provider_id)"
+    " WHERE provider_id IS NOT NULL;"
+    "CREATE INDEX notification_person ON notification(person, ticket_id, channel);"
+    "CREATE TABLE sms_code ("
+    " person TEXT NOT NULL,"
+    " code INTEGER NOT NULL,"
+    " ticket_id INTEGER NOT NULL REFERENCES ticket(id),"
+    " created_at INTEGER NOT NULL,"
+    " PRIMARY KEY (person, code));"
+    "CREATE UNIQUE INDEX sms_code_ticket ON sms_code(person, ticket_id);"
+    "CREATE TABLE sms_session ("
+    " sender_hash BLOB PRIMARY KEY,"
+    " ticket_id INTEGER NOT NULL REFERENCES ticket(id),"
+    " last_at INTEGER NOT NULL);"
+    "CREATE TABLE sms_optout (phone_hash BLOB PRIMARY KEY, at INTEGER NOT NULL);"
+    "CREATE TABLE contact_block ("
+    " person TEXT NOT NULL,"
+    " channel TEXT NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " at INTEGER NOT NULL,"
+    " PRIMARY KEY (person, channel));",
 };
 
 const int store_migration_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "careline/config.h"
 #include "careline/loop.h"
@@ -19,6 +20,7 @@
 
 struct gw_http;
 struct gw_mqtt;
+struct gw_sms;
 
 struct gw_ctx {
 	const struct cl_config *cfg;
@@ -27,6 +29,7 @@ struct gw_ctx {
 	struct gw_http *http;  /* TCP API */
 	struct gw_http *admin; /* Unix socket API for carelinectl */
 	struct gw_mqtt *mqtt;
+	struct gw_sms *sms; /* NULL when [sms] provider is empty */
 };
 
 /* --- HTTP ------------------------------------------------------------------ */
@@ -43,6 +46,27 @@ int gw_http_port(const struct gw_http *http);
 enum cl_err gw_mqtt_start(struct gw_ctx *ctx, struct gw_mqtt **out);
 void gw_mqtt_stop(struct gw_mqtt *mqtt);
 bool gw_mqtt_connected(const struct gw_mqtt *mqtt);
+
+/* --- SMS ------------------------------------------------------------------- */
+
+/* Start the SMS channel when the configuration names a provider (else *out
+ * stays NULL and CL_OK): webhooks under /hooks/{provider}/, the outbound
+ * sender for "sms" notifications, reply codes for staff. */
+enum cl_err gw_sms_start(struct gw_ctx *ctx, struct gw_sms **out);
+void gw_sms_stop(struct gw_sms *sms);
+
+struct gw_sms_metrics {
+	uint64_t inbound;        /* texts that became reports or follow-ups */
+	uint64_t commands;       /* staff replies acted on */
+	uint64_t auth_failures;  /* webhooks refused: signature, secret, credentials */
+	uint64_t rate_limited;   /* texts dropped by the per-sender limit */
+	uint64_t status_reports; /* delivery reports recorded */
+	uint64_t sent;           /* texts the provider accepted */
+	uint64_t send_failures;  /* transient failures (retried) */
+	uint64_t refused;        /* permanent failures (contact blocked) */
+	uint64_t bundled;        /* notifications that went out inside a bundle text */
+};
+const struct gw_sms_metrics *gw_sms_metrics(const struct gw_sms *sms);
 
 /* --- JSON ------------------------------------------------------------------ */
 

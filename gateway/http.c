@@ -80,6 +80,11 @@ void gw_http_resume(struct gw_request *req)
 	MHD_resume_connection(req->conn);
 }
 
+const char *gw_http_header(struct gw_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
 const char *gw_http_query(struct gw_request *req, const char *key)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
@@ -106,21 +111,34 @@ static void authenticate(struct gw_request *req)
 	snprintf(req->token, sizeof(req->token), "%s", t->name);
 }
 
+/* Called before the URI is parsed: the request object starts here, with the
+ * raw URI (the query string intact, as webhook signatures need it). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct gw_request *req = calloc(1, sizeof(*req));
+	if (!req)
+		return NULL;
+	req->http = cls;
+	const char *q = uri ? strchr(uri, '?') : NULL;
+	if (q && strlen(q + 1) < sizeof(req->query))
+		snprintf(req->query, sizeof(req->query), "%s", q + 1);
+	req->has_query = q != NULL;
+	return req;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
 	struct gw_http *http = cls;
 	struct gw_request *req = *con_cls;
-	if (!req) {
-		req = calloc(1, sizeof(*req));
-		if (!req)
-			return MHD_NO;
-		req->http = http;
+	if (!req)
+		return MHD_NO; /* on_uri made it; only out of memory leaves it NULL */
+	if (!req->started) {
+		req->started = true;
 		req->conn = conn;
 		req->method = method;
 		req->url = url;
-		*con_cls = req;
 		http->requests++;
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -162,7 +180,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (req->too_big)
 			gw_http_reply_error(req, 413, "too_large", "request body over the size cap",
 			                    NULL);
-		else if (!gw_ops_dispatch(req))
+		else if (!gw_ops_dispatch(req) && !gw_sms_dispatch(req))
 			gw_api_dispatch(req);
 	}
 	if (!req->ready)
@@ -294,11 +312,12 @@ enum cl_err gw_http_start(struct gw_ctx *ctx, const char *unix_path, struct gw_h
 		free(http);
 		return CL_ERR_IO;
 	}
-	http->d = MHD_start_daemon(
-	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
-	    http, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, http, MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, http, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_END);
+	http->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+	                           NULL, NULL, on_request, http, MHD_OPTION_EXTERNAL_LOGGER,
+	                           on_mhd_log, http, MHD_OPTION_URI_LOG_CALLBACK, on_uri, http,
+	                           MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
+	                           on_completed, http, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_END);
 	if (!http->d) {
 		cl_error("http.start_failed", "admin=%d", http->admin);
 		close(fd);

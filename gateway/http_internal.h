@@ -26,6 +26,9 @@ struct gw_http {
 struct gw_request {
 	struct gw_http *http;
 	struct MHD_Connection *conn;
+	bool started;
+	bool has_query;
+	char query[512]; /* the raw query string (after '?'), as sent */
 	const char *method;
 	const char *url;
 	char *body;
@@ -58,6 +61,12 @@ void gw_http_reply_text(struct gw_request *req, unsigned status, char *text,
 void gw_http_suspend(struct gw_request *req);
 void gw_http_resume(struct gw_request *req);
 const char *gw_http_query(struct gw_request *req, const char *key);
+
+/* A request header by name (case-insensitive), or NULL. */
+const char *gw_http_header(struct gw_request *req, const char *name);
+
+/* sms.c: the provider webhooks under /hooks/; false if url is not one. */
+bool gw_sms_dispatch(struct gw_request *req);
 
 /* http_api.c: route a complete request. */
 void gw_api_dispatch(struct gw_request *req);

@@ -126,6 +126,26 @@ static void metrics(struct gw_request *req)
 	bprintf(&b,
 	        "careline_time_to_ack_seconds_sum %.3f\ncareline_time_to_ack_seconds_count %llu\n",
 	        m->ack_seconds_sum, (unsigned long long)m->ack_count);
+	if (ctx->sms) {
+		const struct gw_sms_metrics *sm = gw_sms_metrics(ctx->sms);
+		bprintf(&b,
+		        "# HELP careline_sms_total SMS channel events.\n"
+		        "# TYPE careline_sms_total counter\n"
+		        "careline_sms_total{event=\"inbound\"} %llu\n"
+		        "careline_sms_total{event=\"command\"} %llu\n"
+		        "careline_sms_total{event=\"auth_failure\"} %llu\n"
+		        "careline_sms_total{event=\"rate_limited\"} %llu\n"
+		        "careline_sms_total{event=\"status_report\"} %llu\n"
+		        "careline_sms_total{event=\"sent\"} %llu\n"
+		        "careline_sms_total{event=\"send_failure\"} %llu\n"
+		        "careline_sms_total{event=\"refused\"} %llu\n"
+		        "careline_sms_total{event=\"bundled\"} %llu\n",
+		        (unsigned long long)sm->inbound, (unsigned long long)sm->commands,
+		        (unsigned long long)sm->auth_failures, (unsigned long long)sm->rate_limited,
+		        (unsigned long long)sm->status_reports, (unsigned long long)sm->sent,
+		        (unsigned long long)sm->send_failures, (unsigned long long)sm->refused,
+		        (unsigned long long)sm->bundled);
+	}
 	bprintf(&b, "# TYPE careline_mqtt_connected gauge\ncareline_mqtt_connected %d\n",
 	        ctx->mqtt && gw_mqtt_connected(ctx->mqtt) ? 1 : 0);
 	gw_http_reply_text(req, 200, b.s, "text/plain; version=0.0.4");

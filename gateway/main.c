@@ -135,6 +135,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (gw_mqtt_start(&ctx, &ctx.mqtt) != CL_OK)
 		goto out;
+	if (gw_sms_start(&ctx, &ctx.sms) != CL_OK)
+		goto out;
 	cl_info("careline.started", "config=%s db=%s http_port=%d mqtt=%s:%d",
 	        config_path ? config_path : "embedded", cfg->database, gw_http_port(ctx.http),
 	        cfg->mqtt_host, cfg->mqtt_port);
@@ -145,6 +147,7 @@ int main(int argc, char **argv)
 	cl_service_flush(svc);
 	cl_info("careline.stopping", "%s", "");
 out:
+	gw_sms_stop(ctx.sms);
 	gw_mqtt_stop(ctx.mqtt);
 	gw_http_stop(ctx.admin);
 	gw_http_stop(ctx.http);

@@ -25,11 +25,40 @@ struct cl_texts;
 enum cl_role { CL_ROLE_PARTNER, CL_ROLE_WORKER, CL_ROLE_ADMIN };
 const char *cl_role_name(enum cl_role role);
 
+/* The SMS channel ([sms]); provider empty = SMS off. Field meanings are in
+ * gateway/sms.h (struct gw_sms_settings) and README.md. */
+struct cl_sms_config {
+	char provider[16];
+	char public_url[256];
+	char api_base[256];
+	char account[128];
+	char secret[128];
+	char webhook_secret[128];
+	char hook_path_secret[64];
+	char hook_user[64];
+	char hook_password[128];
+	char from[32];
+	int64_t followup_window_ms;    /* a second text within this joins the ticket */
+	int64_t replay_window_ms;      /* provider timestamps older than this are refused */
+	int sender_max;                /* at most this many texts per sender ... */
+	int64_t sender_window_ms;      /* ... in this window become tickets */
+	int64_t staff_gap_ms;          /* at most one SMS per staff phone this often ... */
+	int staff_burst;               /* ... and this many ... */
+	int64_t staff_burst_window_ms; /* ... in this window; the rest are bundled */
+	char resolve_reason[48];       /* the closing reason of a "12c" reply */
+	char keywords_anonymous[128];  /* folded words, space-separated */
+	char keywords_stop[128];
+	char keywords_help[128];
+};
+
 struct cl_person {
 	char id[CL_ID_MAX];     /* "anna": a handle, never a full name */
 	char role[24];          /* worker, caretaker, lead, housing_social, ... */
 	char estate[CL_ID_MAX]; /* caretakers: the estate they work in */
 	char lang[4];           /* "da" (default) or "en" */
+	char name[48];          /* shown to colleagues ("Anna"); defaults to the id */
+	char phone[20];         /* E.164 ("+4520123456"): SMS alerts for staff, and a
+	                           registered reporter's number for named SMS reports */
 };
 
 struct cl_device {
@@ -122,6 +151,8 @@ struct cl_config {
 	int64_t outbox_retry_base_ms;
 	int64_t outbox_retry_cap_ms;
 	int64_t alert_expiry_s;
+	/* [sms] */
+	struct cl_sms_config sms;
 	/* [routing] */
 	char default_area_id[CL_ID_MAX];
 	const struct cl_area *default_area;

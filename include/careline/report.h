@@ -112,6 +112,11 @@ struct cl_report {
 	bool has_category_hint;
 	enum cl_category category_hint;
 	char *estate; /* reporter's estate when known (registered person) */
+	/* SMS: a keyed hash of the sender's number (never the number itself),
+	 * which joins a follow-up text to the sender's recent ticket. */
+	bool has_sender_hash;
+	unsigned char sender_hash[32];
+	int64_t sent_ms; /* the provider's timestamp, 0 if none (replay check) */
 };
 
 void cl_report_init(struct cl_report *r);

@@ -43,6 +43,7 @@ struct cl_report_answer {
 	struct cl_categories categories;
 	enum cl_ticket_kind kind;
 	char linked_ref[CL_REF_MAX]; /* open ticket at the same address, or "" */
+	bool followup;               /* appended to the sender's recent ticket (SMS) */
 };
 
 typedef void (*cl_report_done_fn)(void *ctx, const struct cl_report_answer *answer);
@@ -91,6 +92,43 @@ typedef void (*cl_action_done_fn)(void *ctx, const struct cl_action_answer *answ
 struct cl_job *cl_service_submit_action(struct cl_service *svc, struct cl_action *a,
                                         cl_action_done_fn done, void *ctx);
 
+/* --- channel bookkeeping (SMS) --------------------------------------------- */
+
+enum cl_control_kind {
+	CL_CONTROL_OPTOUT,        /* a number texted STOP: hash */
+	CL_CONTROL_BLOCK_CONTACT, /* a staff contact must not be used: person, channel, error */
+	CL_CONTROL_DELIVERY,      /* a provider's delivery report: channel, provider_id,
+				     delivery, error */
+};
+
+struct cl_control {
+	enum cl_control_kind kind;
+	unsigned char hash[32];
+	char person[CL_ID_MAX];
+	char channel[16];
+	char provider_id[96];
+	char delivery[16];
+	char error[32];
+};
+
+typedef void (*cl_control_done_fn)(void *ctx, enum cl_err err);
+struct cl_job *cl_service_submit_control(struct cl_service *svc, const struct cl_control *c,
+					 cl_control_done_fn done, void *ctx);
+
+/* A keyed hash of a phone number (E.164), for lookups that never store it. */
+void cl_service_phone_hash(const struct cl_service *svc, const char *e164,
+			   unsigned char out[32]);
+/* The configured person with this phone (compared by keyed hash), or NULL. */
+const struct cl_person *cl_service_person_by_phone(const struct cl_service *svc,
+						   const char *e164);
+bool cl_service_sms_opted_out(struct cl_service *svc, const unsigned char hash[32]);
+/* The ticket and newest SMS alert behind person's reply code. */
+enum cl_err cl_service_sms_code(struct cl_service *svc, const char *person, int code,
+				char ref[CL_REF_MAX], int64_t *notification_id);
+/* person's only code that still waits for an answer; CL_ERR_NOTFOUND when
+ * none, CL_ERR_CONFLICT when several (the reply must name one). */
+enum cl_err cl_service_sms_single_code(struct cl_service *svc, const char *person, int *code);
+
 /* The job will still be committed, but its callback is not called (the
  * requester went away). */
 void cl_service_job_cancel(struct cl_job *job);
@@ -120,6 +158,16 @@ struct cl_sender {
 	enum cl_err (*send)(void *ctx, const struct cl_outgoing *out);
 	void *ctx;
 };
+
+/* What a channel learned about a send. */
+struct cl_send_outcome {
+	bool delivered;          /* the channel or provider accepted it */
+	bool permanent;          /* refused for good: no retry, the contact is blocked */
+	const char *error;       /* provider error code, or NULL */
+	const char *provider_id; /* the provider's message id (for status hooks), or NULL */
+};
+void cl_service_send_outcome(struct cl_service *svc, int64_t notification_id,
+			     const struct cl_send_outcome *o);
 
 /* Register a sender (copied). At most 8. */
 enum cl_err cl_service_add_sender(struct cl_service *svc, const struct cl_sender *sender);

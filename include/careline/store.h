@@ -163,6 +163,10 @@ struct cl_notification {
 	int64_t answered_ms;
 	char answer[16];
 	char last_error[64];
+	int reply_code;       /* SMS: the code the person answers with ("12a"); 0 none */
+	char provider_id[96]; /* the provider's message id once sent */
+	char delivery[16];    /* the provider's delivery report: delivered, undelivered, ... */
+	char provider_error[32];
 };
 
 /* Inserts n and sets n->id. */
@@ -178,6 +182,19 @@ enum cl_err cl_store_notification_sent(struct cl_store *s, int64_t id, int attem
 enum cl_err cl_store_notification_failed(struct cl_store *s, int64_t id, int attempts,
                                          const char *error, int64_t next_ms);
 enum cl_err cl_store_notification_cancel(struct cl_store *s, int64_t id);
+/* A send the provider refused for good: failed, no retry. */
+enum cl_err cl_store_notification_failed_final(struct cl_store *s, int64_t id, int attempts,
+                                               const char *error);
+/* The provider's message id of a sent notification (matches its status hook). */
+enum cl_err cl_store_notification_set_provider_id(struct cl_store *s, int64_t id,
+                                                  const char *provider_id);
+/* A delivery report for (channel, provider_id); CL_OK even when no row matches. */
+enum cl_err cl_store_notification_delivery(struct cl_store *s, const char *channel,
+                                           const char *provider_id, const char *delivery,
+                                           const char *error);
+/* The newest alert to person about ticket on channel; CL_ERR_NOTFOUND if none. */
+enum cl_err cl_store_notification_latest(struct cl_store *s, const char *person, int64_t ticket_id,
+                                         const char *channel, struct cl_notification *out);
 /* Pending notifications (restart: rebuild the outbox queue). */
 enum cl_err cl_store_notifications_pending(struct cl_store *s,
                                            void (*fn)(void *ctx, int64_t id, int64_t next_ms),
@@ -187,5 +204,35 @@ enum cl_err cl_store_notifications_of_ticket(struct cl_store *s, int64_t ticket_
                                              void *ctx);
 /* counts[state] for every state. */
 enum cl_err cl_store_notification_counts(struct cl_store *s, int64_t counts[CL_NOTIF_STATE__COUNT]);
+
+/* --- SMS: reply codes, follow-up sessions, opt-outs, blocked contacts ------- */
+
+/* The code person answers ticket with ("12" in "12a"): the one already given
+ * for this ticket, else the smallest free one (codes of closed tickets, and of
+ * tickets taken more than a day before now, are free again). */
+enum cl_err cl_store_sms_code_for(struct cl_store *s, const char *person, int64_t ticket_id,
+                                  int64_t now, int *code);
+/* The ticket behind person's code; CL_ERR_NOTFOUND if none. */
+enum cl_err cl_store_sms_code_find(struct cl_store *s, const char *person, int code,
+                                   int64_t *ticket_id);
+/* person's codes whose tickets still wait for an answer (notifying or
+ * acknowledged), smallest first; *n is how many (up to max). */
+enum cl_err cl_store_sms_codes_open(struct cl_store *s, const char *person, int *codes,
+                                    int64_t *tickets, size_t max, size_t *n);
+
+/* The follow-up session of a sender (keyed hash of the number). */
+enum cl_err cl_store_sms_session_get(struct cl_store *s, const unsigned char hash[32],
+                                     int64_t *ticket_id, int64_t *last_ms);
+enum cl_err cl_store_sms_session_put(struct cl_store *s, const unsigned char hash[32],
+                                     int64_t ticket_id, int64_t now);
+
+/* A number that texted STOP (keyed hash): no more texts to it. */
+enum cl_err cl_store_sms_optout_put(struct cl_store *s, const unsigned char hash[32], int64_t now);
+bool cl_store_sms_optout_has(struct cl_store *s, const unsigned char hash[32]);
+
+/* A contact a provider refused for good (person, "sms"): skipped from now on. */
+enum cl_err cl_store_contact_block(struct cl_store *s, const char *person, const char *channel,
+                                   const char *reason, int64_t now);
+bool cl_store_contact_blocked(struct cl_store *s, const char *person, const char *channel);
 
 #endif
