@@ -94,7 +94,7 @@ enum cl_err cl_store_sms_code_for(struct cl_store *s, const char *person, int64_
 		return CL_ERR_STORAGE;
 	store_bind_text(st, 1, person);
 	sqlite3_bind_int64(st, 2, ticket_id);
-	int64_t known;
+	int64_t known = 0;
 	enum cl_err err = step_int64(s, st, &known, "sms_code.of_ticket");
 	if (err == CL_OK) {
 		*code = (int)known;
@@ -219,7 +219,7 @@ bool cl_store_sms_optout_has(struct cl_store *s, const unsigned char hash[32])
 	if (!st)
 		return false;
 	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-	int64_t one;
+	int64_t one = 0;
 	return step_int64(s, st, &one, "sms_optout.has") == CL_OK;
 }
 

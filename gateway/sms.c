@@ -29,7 +29,8 @@
 /* One notification waiting to be texted to a staff phone. */
 struct line_item {
 	int64_t id;
-	bool update; /* "taken by" rather than an alert */
+	bool update; /* "taken by" / "acknowledged by" rather than an alert */
+	bool acked;  /* the update is an acknowledgement, not a take */
 	char ref[CL_REF_MAX];
 	char urgency[4];
 	char area[64];
@@ -164,7 +165,9 @@ static char *compose(const struct gw_sms *sms, const struct staff_line *l,
 		                             {"area", v->area},
 		                             {"code", code},
 		                             {"by", v->by}};
-		return render(sms, lang, v->update ? "update" : "alert", vars, 5);
+		return render(sms, lang,
+		              v->update ? (v->acked ? "update_acked" : "update") : "alert", vars,
+		              5);
 	}
 	char list[480] = "";
 	size_t used = 0;
@@ -177,7 +180,8 @@ static char *compose(const struct gw_sms *sms, const struct staff_line *l,
 		                             {"code", code},
 		                             {"by", v[i].by}};
 		char key[32];
-		snprintf(key, sizeof(key), "sms.%s", v[i].update ? "update" : "alert_item");
+		snprintf(key, sizeof(key), "sms.%s",
+		         v[i].update ? (v[i].acked ? "update_acked" : "update") : "alert_item");
 		cl_texts_render(text_of(sms, lang, key), vars, 5, item, sizeof(item));
 		int k = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", item);
 		if (k < 0 || (size_t)k >= sizeof(list) - used)
@@ -284,6 +288,7 @@ static enum cl_err send_sms(void *ctx, const struct cl_outgoing *out)
 	snprintf(it->urgency, sizeof(it->urgency), "%s", cl_urgency_name(out->t->urgency));
 	snprintf(it->area, sizeof(it->area), "%s", out->area_name);
 	const char *by = out->t->taken_by[0] ? out->t->taken_by : out->t->acked_by;
+	it->acked = !out->t->taken_by[0];
 	snprintf(it->by, sizeof(it->by), "%s", by[0] ? display_name(sms, by) : "");
 	it->code = out->n->reply_code;
 	try_send(sms, l, cl_clock_now(&cl_clock_system));

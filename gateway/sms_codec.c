@@ -158,7 +158,8 @@ static int hexval(int c)
 }
 
 /* Decode s[0..n) (+ and %XX) into a new string; NULL if malformed (a bad
- * escape or %00) or out of memory. */
+ * escape, %00 or a raw NUL, which would cut a signed value short) or out of
+ * memory. */
 static char *form_decode(const char *s, size_t n)
 {
 	char *out = malloc(n + 1), *o = out;
@@ -176,6 +177,9 @@ static char *form_decode(const char *s, size_t n)
 			}
 			*o++ = (char)(hi << 4 | lo);
 			i += 2;
+		} else if (s[i] == '\0') {
+			free(out);
+			return NULL;
 		} else {
 			*o++ = s[i];
 		}
