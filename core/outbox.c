@@ -29,12 +29,21 @@ enum cl_err outbox_rebuild(struct cl_service *svc)
 	return cl_store_notifications_pending(svc->store, on_pending, svc);
 }
 
-int64_t outbox_retry_delay(const struct cl_service *svc, int attempts)
+/* Capped exponential backoff with jitter: base * 2^(attempts-1), at most the
+ * cap, plus up to a quarter more, so notifications that failed together do
+ * not come back together. The jitter is a hash of (id, attempts): spread,
+ * yet deterministic, so tests on a fake clock can reason about it. */
+int64_t outbox_retry_delay(const struct cl_service *svc, int64_t id, int attempts)
 {
 	int64_t d = svc->cfg->outbox_retry_base_ms;
 	for (int i = 1; i < attempts && d < svc->cfg->outbox_retry_cap_ms; i++)
 		d *= 2;
-	return d < svc->cfg->outbox_retry_cap_ms ? d : svc->cfg->outbox_retry_cap_ms;
+	if (d > svc->cfg->outbox_retry_cap_ms)
+		d = svc->cfg->outbox_retry_cap_ms;
+	uint64_t h =
+	    (uint64_t)id * 0x9E3779B97F4A7C15ull ^ (uint64_t)attempts * 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 31;
+	return d + (int64_t)(h % (uint64_t)(d / 4 + 1));
 }
 
 static struct send_result *queue_result(struct cl_service *svc, int64_t id,
@@ -172,7 +181,7 @@ static void dispatch(struct cl_service *svc, const struct cl_notification *n,
 	int made = cl_idmap_get(&svc->inflight, n->id, 0);
 	int attempt = (n->attempts > made ? n->attempts : made) + 1;
 	cl_idmap_put(&svc->inflight, n->id, attempt);
-	int64_t retry_at = now + outbox_retry_delay(svc, attempt);
+	int64_t retry_at = now + outbox_retry_delay(svc, n->id, attempt);
 	cl_heap_push(&svc->outbox, retry_at, n->id);
 	const struct cl_sender *sender = sender_for(svc, n->channel);
 	if (!sender) {

@@ -106,7 +106,7 @@ struct cl_service {
 	struct phone_entry {
 		unsigned char hash[32];
 		const struct cl_person *person;
-	} *phones;
+	} * phones;
 	size_t n_phones;
 };
 
@@ -148,6 +148,6 @@ enum cl_err escalate_tell_others(struct cl_service *svc, const struct cl_ticket 
 enum cl_err outbox_rebuild(struct cl_service *svc);
 void outbox_write_results(struct cl_service *svc, int64_t now);
 void outbox_send_due(struct cl_service *svc, int64_t now);
-int64_t outbox_retry_delay(const struct cl_service *svc, int attempts);
+int64_t outbox_retry_delay(const struct cl_service *svc, int64_t id, int attempts);
 
 #endif

@@ -1277,11 +1277,12 @@ static void test_service_restart_resumes_deadlines_and_outbox(void **state)
 	assert_true(cl_service_next_deadline(fx.svc) <= T0);
 
 	/* The unsent alerts go out after the restart: b's at once, a's at the
-	 * retry the first attempt (without a channel) scheduled, 1 s later. */
+	 * retry the first attempt (without a channel) scheduled, 1 s later
+	 * (plus up to a quarter of jitter). */
 	at(T0);
 	assert_int_equal(count_sent(0, a.ref, "alert", NULL), 0);
 	assert_int_equal(count_sent(0, b.ref, "alert", fx.on_duty), 1);
-	at(T0 + 1000);
+	at(T0 + 1250);
 	assert_int_equal(count_sent(0, a.ref, "alert", fx.on_duty), 1);
 	/* They are recorded as sent, and not sent twice. */
 	at(T0 + 5 * SEC);
@@ -1323,26 +1324,29 @@ static void test_service_outbox_retries_with_backoff(void **state)
 	fx.sender.rc = CL_OK;
 	at(T0 + 999);
 	assert_int_equal(fx.sender.n, 0); /* not yet: the first retry is after 1 s */
-	at(T0 + 1000);
+	at(T0 + 1250);                    /* ... plus at most a quarter of jitter */
 	assert_int_equal(count_sent(0, a.ref, "alert", fx.on_duty), 1);
-	at(T0 + 1001);
+	at(T0 + 1251);
 	struct notif_list l = notifications_of(a.ref);
 	assert_int_equal(l.v[0].state, CL_NOTIF_SENT);
 	assert_int_equal(l.v[0].attempts, 2);
 
 	/* Handed over but never confirmed: sent again after the backoff. */
 	fx.sender.confirm = false;
+	const int64_t tb = T0 + 1251;
 	struct cl_report_answer b = submit_text("retry-2", TEXT_NOISE);
 	assert_int_equal(count_sent(0, b.ref, "alert", NULL), 1);
-	at(T0 + 1001 + 999);
+	at(tb + 999);
 	assert_int_equal(count_sent(0, b.ref, "alert", NULL), 1);
-	at(T0 + 2001);
+	at(tb + 1250);
 	assert_int_equal(count_sent(0, b.ref, "alert", NULL), 2);
-	at(T0 + 4001); /* then 2 s later */
+	at(tb + 1250 + 1999); /* then 2 s later (2.5 s at most) */
+	assert_int_equal(count_sent(0, b.ref, "alert", NULL), 2);
+	at(tb + 1250 + 2500);
 	assert_int_equal(count_sent(0, b.ref, "alert", NULL), 3);
 	/* A reported failure is recorded; the retry stands. */
 	cl_service_send_result(fx.svc, last_alert(b.ref)->id, false, "puback_timeout");
-	at(T0 + 4001);
+	at(tb + 1250 + 2500);
 	struct cl_notification n;
 	assert_int_equal(cl_store_notification_get(fx.store, last_alert(b.ref)->id, &n), CL_OK);
 	assert_int_equal(n.state, CL_NOTIF_PENDING);
@@ -1350,7 +1354,7 @@ static void test_service_outbox_retries_with_backoff(void **state)
 	assert_int_equal(n.attempts, 3);
 	/* A late confirmation stops the retries. */
 	cl_service_send_result(fx.svc, last_alert(b.ref)->id, true, NULL);
-	at(T0 + 4002);
+	at(tb + 1250 + 2501);
 	at(T0 + 20000);
 	assert_int_equal(count_sent(0, b.ref, "alert", NULL), 3);
 }
