@@ -454,10 +454,15 @@ static int set_sms(struct parse_ctx *p, const char *name, const char *value)
 		}
 	}
 	long v;
-	if (strcmp(name, "sender_max") == 0 || strcmp(name, "staff_burst") == 0) {
+	if (strcmp(name, "sender_max") == 0) {
 		if (!parse_long(value, 1, 100000, &v))
 			return fail(p, "[sms] %s: expected a count 1..100000", name);
-		*(strcmp(name, "sender_max") == 0 ? &sms->sender_max : &sms->staff_burst) = (int)v;
+		sms->sender_max = (int)v;
+	} else if (strcmp(name, "staff_burst") == 0) {
+		if (!parse_long(value, 1, CL_SMS_STAFF_BURST_MAX, &v))
+			return fail(p, "[sms] %s: expected a count 1..%d", name,
+			            CL_SMS_STAFF_BURST_MAX);
+		sms->staff_burst = (int)v;
 	} else if (strcmp(name, "resolve_reason") == 0) {
 		if (!cl_ticket_reason_valid(value))
 			return fail(p, "[sms] resolve_reason: not a closing reason");

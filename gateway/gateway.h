@@ -56,15 +56,16 @@ enum cl_err gw_sms_start(struct gw_ctx *ctx, struct gw_sms **out);
 void gw_sms_stop(struct gw_sms *sms);
 
 struct gw_sms_metrics {
-	uint64_t inbound;        /* texts that became reports or follow-ups */
-	uint64_t commands;       /* staff replies acted on */
-	uint64_t auth_failures;  /* webhooks refused: signature, secret, credentials */
-	uint64_t rate_limited;   /* texts dropped by the per-sender limit */
-	uint64_t status_reports; /* delivery reports recorded */
-	uint64_t sent;           /* texts the provider accepted */
-	uint64_t send_failures;  /* transient failures (retried) */
-	uint64_t refused;        /* permanent failures (contact blocked) */
-	uint64_t bundled;        /* notifications that went out inside a bundle text */
+	uint64_t inbound;         /* texts that became reports or follow-ups */
+	uint64_t commands;        /* staff replies acted on */
+	uint64_t auth_failures;   /* webhooks refused: signature, secret, credentials */
+	uint64_t rate_limited;    /* texts dropped by the per-sender limit */
+	uint64_t status_reports;  /* delivery reports recorded */
+	uint64_t sent;            /* texts the provider accepted */
+	uint64_t send_failures;   /* transient failures (retried) */
+	uint64_t refused;         /* permanent failures (contact blocked) */
+	uint64_t bundled;         /* notifications that went out inside a bundle text */
+	uint64_t replies_dropped; /* REST receipts not sent: too many waiting */
 };
 const struct gw_sms_metrics *gw_sms_metrics(const struct gw_sms *sms);
 

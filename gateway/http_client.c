@@ -183,7 +183,7 @@ enum cl_err gw_http_client_new(struct cl_loop *loop, struct gw_http_client **out
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
 	enum cl_err err = cl_loop_add_hook(loop, on_pass_end, c);
 	if (err == CL_OK)
 		err = cl_loop_add_deadline(loop, next_deadline, c);

@@ -139,12 +139,13 @@ static void metrics(struct gw_request *req)
 		        "careline_sms_total{event=\"sent\"} %llu\n"
 		        "careline_sms_total{event=\"send_failure\"} %llu\n"
 		        "careline_sms_total{event=\"refused\"} %llu\n"
-		        "careline_sms_total{event=\"bundled\"} %llu\n",
+		        "careline_sms_total{event=\"bundled\"} %llu\n"
+		        "careline_sms_total{event=\"reply_dropped\"} %llu\n",
 		        (unsigned long long)sm->inbound, (unsigned long long)sm->commands,
 		        (unsigned long long)sm->auth_failures, (unsigned long long)sm->rate_limited,
 		        (unsigned long long)sm->status_reports, (unsigned long long)sm->sent,
 		        (unsigned long long)sm->send_failures, (unsigned long long)sm->refused,
-		        (unsigned long long)sm->bundled);
+		        (unsigned long long)sm->bundled, (unsigned long long)sm->replies_dropped);
 	}
 	bprintf(&b, "# TYPE careline_mqtt_connected gauge\ncareline_mqtt_connected %d\n",
 	        ctx->mqtt && gw_mqtt_connected(ctx->mqtt) ? 1 : 0);

@@ -22,9 +22,10 @@
 #include "http_client.h"
 #include "http_internal.h"
 
-#define SEND_TIMEOUT_MS 15000
-#define MAX_LINE_ITEMS  32   /* notifications waiting for one staff phone */
-#define MAX_SENDERS     4096 /* per-sender windows kept in memory */
+#define SEND_TIMEOUT_MS    15000
+#define MAX_LINE_ITEMS     32   /* notifications waiting for one staff phone */
+#define MAX_SENDERS        4096 /* per-sender windows kept in memory */
+#define MAX_REPLIES_QUEUED 2000 /* REST receipts (GatewayAPI) waiting to go out */
 
 /* One notification waiting to be texted to a staff phone. */
 struct line_item {
@@ -46,7 +47,7 @@ struct staff_line {
 	size_t n_items;
 	struct line_item flight[MAX_LINE_ITEMS]; /* in the request in flight */
 	size_t n_flight;
-	int64_t sent_at[16]; /* recent send times, a ring */
+	int64_t sent_at[CL_SMS_STAFF_BURST_MAX]; /* recent send times, a ring */
 	size_t n_sent;
 	int64_t next_try_ms; /* rate-limited until then; 0 = now */
 };
@@ -226,6 +227,10 @@ static void on_sent(void *ctx, long status, const char *body, size_t len, const 
 		cl_info("sms.send_failed", "person=%s status=%ld error=%s", l->person->id, status,
 		        res.error);
 	}
+	/* A send the provider did not take reached no phone: it must not hold
+	 * the retry back behind the phone's rate limit. It was the latest. */
+	if (!res.ok && l->n_sent)
+		l->n_sent--;
 	l->n_flight = 0;
 	try_send(sms, l, cl_clock_now(&cl_clock_system));
 }
@@ -307,6 +312,12 @@ static void on_reply_sent(void *ctx, long status, const char *body, size_t len,
 
 static void send_reply_rest(struct gw_sms *sms, const char *to, const char *text)
 {
+	/* Receipts are a courtesy: under a flood they must not pile up in
+	 * memory behind the provider's connections. The report is stored. */
+	if (gw_http_client_running(sms->http) >= MAX_REPLIES_QUEUED) {
+		sms->m.replies_dropped++;
+		return;
+	}
 	struct gw_sms_request req = {0};
 	if (sms->prov->build_send(&sms->set, to, text, NULL, &req) == 0)
 		gw_http_client_post(sms->http, req.url, req.content_type, req.body, req.user,
@@ -324,6 +335,7 @@ struct pending {
 	char lang[4];
 	bool quiet; /* opted out: no reply text */
 	enum cl_action_kind action;
+	char actor[CL_ID_MAX]; /* the staff member answering by SMS */
 };
 
 /* Answer the webhook, carrying reply (may be NULL) the provider's way. */
@@ -411,7 +423,10 @@ static void on_action_done(void *ctx, const struct cl_action_answer *a)
 	struct gw_sms *sms = p->sms;
 	if (a->err == CL_OK)
 		sms->m.commands++;
-	const char *by = a->by[0] ? display_name(sms, a->by) : "";
+	/* A repeat that changed nothing ("already acknowledged by ...") comes
+	 * without a holder: it is the one who answered. */
+	const char *holder = a->by[0] ? a->by : a->err == CL_OK && !a->changed ? p->actor : "";
+	const char *by = holder[0] ? display_name(sms, holder) : "";
 	struct cl_text_var vars[] = {{"ref", a->ref}, {"by", by}};
 	answer(sms, p->req, p->to, render(sms, p->lang, action_reply_key(a, p->action), vars, 2));
 	gw_http_resume(p->req);
@@ -514,6 +529,7 @@ static void command(struct gw_sms *sms, struct gw_request *req, const struct cl_
 		return;
 	}
 	p->action = kind;
+	snprintf(p->actor, sizeof(p->actor), "%s", person->id);
 	gw_http_suspend(req);
 }
 
@@ -607,7 +623,10 @@ static void inbound(struct gw_sms *sms, struct gw_request *req, const struct gw_
 			r.reporter_person = strdup(person->id);
 			r.reporter_role = strdup(person->role);
 		}
-		r.has_sender_hash = true;
+		/* A registered reporter who writes ANONYM must not be linked to
+		 * that report by their number's hash, nor joined to their named
+		 * ticket: no follow-up session for them. */
+		r.has_sender_hash = !(person && r.anonymous);
 		memcpy(r.sender_hash, hash, sizeof(hash));
 		r.sent_ms = msg.sent_ms;
 		struct pending *p = pending_new(sms, req, msg.from, lang);
@@ -661,13 +680,22 @@ bool gw_sms_dispatch(struct gw_request *req)
 	size_t plen = sms ? strlen(sms->prefix) : 0;
 	const char *rest = sms && strncmp(req->url, sms->prefix, plen) == 0 ? req->url + plen : "";
 	bool is_sms = strcmp(rest, "/sms") == 0, is_status = strcmp(rest, "/status") == 0;
-	/* A provider's routes exist only when it is configured; 46elks's carry
-	 * the secret segment, so a wrong one is indistinguishable from none. */
+	/* A provider's routes exist only when it is configured. 46elks's carry
+	 * the secret segment: a wrong one is an authentication failure (403,
+	 * like a wrong password), whatever the segment says. */
 	if (!sms || req->http->admin || (!is_sms && !is_status)) {
 		if (sms && strncmp(req->url, "/hooks/46elks/", 14) == 0 &&
 		    strcmp(sms->prov->name, "46elks") == 0) {
 			sms->m.auth_failures++;
 			cl_warn("sms.auth_failed", "provider=46elks reason=path");
+			const char *slash = strchr(req->url + 14, '/');
+			if (!req->http->admin && slash &&
+			    (strcmp(slash, "/sms") == 0 || strcmp(slash, "/status") == 0)) {
+				gw_http_reply_error(req, 403, "forbidden",
+				                    "the request is not signed by the provider",
+				                    NULL);
+				return true;
+			}
 		}
 		gw_http_reply_error(req, 404, "not_found", "no such route", NULL);
 		return true;

@@ -15,18 +15,18 @@
 
 /* Provider settings from the configuration's [sms] section. */
 struct gw_sms_settings {
-	char provider[16];    /* "twilio", "46elks", "gatewayapi" */
-	char public_url[256]; /* how providers reach us, e.g. "https://careline.example.dk";
-				 Twilio signatures are computed over public_url + path?query */
-	char api_base[256];   /* provider API base; default the real one, tests: the fake */
-	char account[128];    /* Twilio AccountSid; 46elks API username; GatewayAPI: unused */
-	char secret[128];     /* Twilio auth token (signs webhooks too); 46elks API password;
-				 GatewayAPI REST API token */
-	char webhook_secret[128]; /* GatewayAPI: HS256 JWT secret of X-Gwapi-Signature */
+	char provider[16];         /* "twilio", "46elks", "gatewayapi" */
+	char public_url[256];      /* how providers reach us, e.g. "https://careline.example.dk";
+	                              Twilio signatures are computed over public_url + path?query */
+	char api_base[256];        /* provider API base; default the real one, tests: the fake */
+	char account[128];         /* Twilio AccountSid; 46elks API username; GatewayAPI: unused */
+	char secret[128];          /* Twilio auth token (signs webhooks too); 46elks API password;
+	                              GatewayAPI REST API token */
+	char webhook_secret[128];  /* GatewayAPI: HS256 JWT secret of X-Gwapi-Signature */
 	char hook_path_secret[64]; /* 46elks: secret path segment, /hooks/46elks/{secret}/sms */
 	char hook_user[64];        /* 46elks: basic auth the webhooks must carry */
 	char hook_password[128];
-	char from[32];             /* our number or sender name */
+	char from[32]; /* our number or sender name */
 };
 
 /* A request as the webhook route sees it (borrowed). */
@@ -43,7 +43,7 @@ struct gw_http_in {
 
 /* An inbound SMS. from/to are E.164 with '+' ("+4531559977"). */
 struct gw_sms_inbound {
-	char id[96];     /* the provider's message id: the idempotency key */
+	char id[96]; /* the provider's message id: the idempotency key */
 	char from[32];
 	char to[32];
 	char *text;      /* UTF-8, malloc'ed; gw_sms_inbound_free */
@@ -79,11 +79,11 @@ void gw_sms_request_free(struct gw_sms_request *r);
 
 /* What the provider answered to a send. */
 struct gw_sms_result {
-	bool ok;               /* accepted: provider_id is set */
-	bool permanent;        /* a failure that retrying cannot fix (unsubscribed, not a
-				  mobile number, invalid number, bad credentials) */
+	bool ok;        /* accepted: provider_id is set */
+	bool permanent; /* a failure that retrying cannot fix (unsubscribed, not a
+	                   mobile number, invalid number, bad credentials) */
 	char provider_id[96];
-	char error[64];        /* provider error code or HTTP status, "" when ok */
+	char error[64]; /* provider error code or HTTP status, "" when ok */
 };
 
 struct gw_sms_provider {
@@ -97,20 +97,20 @@ struct gw_sms_provider {
 	int (*verify)(const struct gw_sms_settings *s, const struct gw_http_in *req);
 	/* Parse an inbound SMS webhook. 0 ok; -1 malformed (err names why). */
 	int (*parse_inbound)(const struct gw_http_in *req, struct gw_sms_inbound *out, char *err,
-			     size_t errlen);
+	                     size_t errlen);
 	/* Parse a delivery-status webhook. 0 ok; -1 malformed. */
 	int (*parse_status)(const struct gw_http_in *req, struct gw_sms_status *out, char *err,
-			    size_t errlen);
+	                    size_t errlen);
 	/* The webhook response body for an inbound SMS, carrying reply (may be
 	 * NULL: no reply). Sets *content_type. malloc'ed. */
 	char *(*webhook_reply)(const char *reply, const char **content_type);
 	/* Build a send of text to `to` (E.164), asking for delivery reports at
 	 * status_url (may be NULL). 0 ok, -1 on bad input. */
 	int (*build_send)(const struct gw_sms_settings *s, const char *to, const char *text,
-			  const char *status_url, struct gw_sms_request *out);
+	                  const char *status_url, struct gw_sms_request *out);
 	/* Interpret the provider's answer to a send (HTTP status and body). */
 	void (*parse_send)(long http_status, const char *body, size_t len,
-			   struct gw_sms_result *out);
+	                   struct gw_sms_result *out);
 };
 
 extern const struct gw_sms_provider gw_sms_twilio;

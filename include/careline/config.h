@@ -25,6 +25,10 @@ struct cl_texts;
 enum cl_role { CL_ROLE_PARTNER, CL_ROLE_WORKER, CL_ROLE_ADMIN };
 const char *cl_role_name(enum cl_role role);
 
+/* The most staff_burst can be: gateway/sms.c keeps this many recent send
+ * times per staff phone. */
+#define CL_SMS_STAFF_BURST_MAX 16
+
 /* The SMS channel ([sms]); provider empty = SMS off. Field meanings are in
  * gateway/sms.h (struct gw_sms_settings) and README.md. */
 struct cl_sms_config {

@@ -329,7 +329,7 @@ static void config_append(char **buf, size_t *len, size_t *cap, const char *fmt,
 
 /* config/careline.ini's people, areas and team, with delays that keep
  * escalation out of every run and BENCH_DEVICES reporting devices. */
-static char *daemon_config(const struct bench_env *env)
+static char *daemon_config(const struct bench_env *env, const char *extra_config)
 {
 	size_t len = 0, cap = 4096;
 	char *b = malloc(cap);
@@ -406,10 +406,12 @@ static char *daemon_config(const struct bench_env *env)
 	              "ack_timeout_p1 = 3600\n"
 	              "ack_timeout_p2 = 14400\n"
 	              "ack_timeout_p3 = 86400\n");
+	if (extra_config && extra_config[0])
+		config_append(&b, &len, &cap, "\n; --- the bench's own keys\n%s\n", extra_config);
 	return b;
 }
 
-static void start_daemon(struct bench_env *env)
+static void start_daemon(struct bench_env *env, const char *extra_config)
 {
 	const char *bin = getenv("CARELINE_BIN");
 	if (!bin || !bin[0])
@@ -429,7 +431,7 @@ static void start_daemon(struct bench_env *env)
 	snprintf(conf, sizeof(conf), "%s/careline.ini", env->dir);
 	snprintf(log, sizeof(log), "%s/careline.log", env->dir);
 	env->http_port = free_port();
-	char *text = daemon_config(env);
+	char *text = daemon_config(env, extra_config);
 	write_file(conf, text);
 	free(text);
 	char *argv[] = {abs_bin, "--config", conf, NULL};
@@ -452,6 +454,11 @@ static void start_daemon(struct bench_env *env)
 
 void bench_env_start(struct bench_env *env)
 {
+	bench_env_start_with(env, NULL);
+}
+
+void bench_env_start_with(struct bench_env *env, const char *extra_config)
+{
 	memset(env, 0, sizeof(*env));
 	current_env = env;
 	const char *base = getenv("BENCH_DIR");
@@ -465,7 +472,7 @@ void bench_env_start(struct bench_env *env)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	mosquitto_lib_init();
 	start_broker(env);
-	start_daemon(env);
+	start_daemon(env, extra_config);
 }
 
 const char *bench_env_dir(const struct bench_env *env)
@@ -694,9 +701,16 @@ void bench_http_free(struct bench_http *p)
 
 bool bench_http_post(struct bench_http *p, const char *body, size_t len, uint64_t tag)
 {
+	return bench_http_post_with(p, body, len, NULL, tag);
+}
+
+bool bench_http_post_with(struct bench_http *p, const char *body, size_t len,
+                          struct curl_slist *headers, uint64_t tag)
+{
 	if (p->n_free == 0)
 		return false;
 	struct slot *s = &p->slots[p->free_stack[--p->n_free]];
+	curl_easy_setopt(s->e, CURLOPT_HTTPHEADER, headers ? headers : p->hdrs);
 	if (s->cap < len + 1) {
 		free(s->body);
 		s->cap = len + 256;

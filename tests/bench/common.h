@@ -52,6 +52,10 @@ struct bench_env {
  * configuration (log_level warn, escalation delays of 600 s, BENCH_DEVICES
  * reporting devices) and start $CARELINE_BIN; returns once /readyz says 200. */
 void bench_env_start(struct bench_env *env);
+/* bench_env_start with extra_config appended to the daemon's configuration
+ * (sections may repeat: a key given again replaces the default, e.g. an [sms]
+ * section or "[person anna]\nphone = ..."). NULL or "": none. */
+void bench_env_start_with(struct bench_env *env, const char *extra_config);
 /* SIGTERM the daemon and the broker, reap them, remove the dir (unless
  * $KEEP_BENCH_DIR is set). Safe to call twice. */
 void bench_env_stop(struct bench_env *env);
@@ -94,6 +98,11 @@ struct bench_http *bench_http_new(int port, const char *path, int conns, bench_h
 void bench_http_free(struct bench_http *p);
 /* Start a POST of body (copied); false when all connections are busy. */
 bool bench_http_post(struct bench_http *p, const char *body, size_t len, uint64_t tag);
+/* The same with this request's own header list instead of the default JSON
+ * and bearer-token headers (NULL: the default). The caller keeps headers
+ * alive until the request is done (webhooks: a signature per body). */
+bool bench_http_post_with(struct bench_http *p, const char *body, size_t len,
+                          struct curl_slist *headers, uint64_t tag);
 int bench_http_busy(const struct bench_http *p);
 /* Wait up to timeout_ms for progress (or for one of extra's fds), then run
  * transfers and call done for the finished ones. */
