@@ -33,6 +33,8 @@ struct key_line {
 	int section_line; /* the line of the key's [section] header */
 };
 
+struct team_shorthand;
+
 struct parse_ctx {
 	struct cl_config *cfg;
 	char *err;
@@ -47,6 +49,8 @@ struct parse_ctx {
 	int section_line;
 	struct key_line *keys;
 	size_t n_keys;
+	struct team_shorthand *shorts; /* per team index: rotation/backup short form */
+	size_t n_short;
 };
 
 static const char *const role_names[] = {"partner", "worker", "admin"};
@@ -659,6 +663,47 @@ static bool parse_handoff(const char *s, int *wday, int *minute)
 	return false;
 }
 
+/* The team's short form: one weekly rotation and a fixed back-up, turned
+ * into layers when the whole file has been read. */
+struct team_shorthand {
+	char (*members)[CL_ID_MAX];
+	size_t n_members;
+	int handoff_wday;
+	int handoff_minute;
+	int64_t anchor_day;
+	char backup[CL_ID_MAX];
+};
+
+static struct team_shorthand *shorthand_of(struct parse_ctx *p, size_t team_index)
+{
+	while (p->n_short <= team_index) {
+		struct team_shorthand *sh = grow(&p->shorts, &p->n_short, sizeof(*sh));
+		if (!sh)
+			return NULL;
+		sh->handoff_minute = 8 * 60;
+		sh->anchor_day = cl_days_from_civil(2026, 1, 5);
+	}
+	return &p->shorts[team_index];
+}
+
+/* "2026-01-05 08:00" (Copenhagen wall-clock). */
+static bool parse_local(const char *s, struct cl_civil *out)
+{
+	int y, mo, d, h = 0, mi = 0;
+	char extra;
+	int n = sscanf(s, "%d-%d-%d %d:%d%c", &y, &mo, &d, &h, &mi, &extra);
+	if ((n != 3 && n != 5) || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59)
+		return false;
+	/* Reject dates that do not exist (2026-02-30). */
+	int yy, mm, dd;
+	cl_civil_from_days(cl_days_from_civil(y, mo, d), &yy, &mm, &dd);
+	if (yy != y || mm != mo || dd != d)
+		return false;
+	*out = (struct cl_civil){y, mo, d, h, mi, 0};
+	return true;
+}
+
 static int set_team(struct parse_ctx *p, const char *id, const char *name, const char *value)
 {
 	struct cl_config *cfg = p->cfg;
@@ -669,26 +714,24 @@ static int set_team(struct parse_ctx *p, const char *id, const char *name, const
 			return fail(p, "out of memory");
 		if (!copy_id(t->id, sizeof(t->id), id))
 			return fail(p, "team id '%s' is not an id", id);
-		t->rotation.handoff_minute = 8 * 60;
-		t->rotation.anchor_day = cl_days_from_civil(2026, 1, 5);
 	}
+	struct team_shorthand *sh = shorthand_of(p, (size_t)(t - cfg->teams));
+	if (!sh)
+		return fail(p, "out of memory");
 	if (strcmp(name, "rotation") == 0) {
-		struct list_ctx l = {&t->rotation.members, &t->rotation.n_members,
-		                     sizeof(t->rotation.members[0]), false};
+		struct list_ctx l = {&sh->members, &sh->n_members, sizeof(sh->members[0]), false};
 		if (!each_word(value, add_to_list, &l))
 			return fail(p, "team %s: bad rotation list", id);
 	} else if (strcmp(name, "handoff") == 0) {
-		if (!parse_handoff(value, &t->rotation.handoff_wday, &t->rotation.handoff_minute))
+		if (!parse_handoff(value, &sh->handoff_wday, &sh->handoff_minute))
 			return fail(p, "team %s: handoff must look like 'mon 08:00'", id);
 	} else if (strcmp(name, "anchor") == 0) {
-		int y, mo, d;
-		char extra;
-		if (sscanf(value, "%d-%d-%d%c", &y, &mo, &d, &extra) != 3 || mo < 1 || mo > 12 ||
-		    d < 1 || d > 31)
+		struct cl_civil c;
+		if (!parse_local(value, &c))
 			return fail(p, "team %s: anchor must be YYYY-MM-DD", id);
-		t->rotation.anchor_day = cl_days_from_civil(y, mo, d);
+		sh->anchor_day = cl_days_from_civil(c.year, c.month, c.day);
 	} else if (strcmp(name, "backup") == 0) {
-		if (!copy_id(t->backup, sizeof(t->backup), value))
+		if (!copy_id(sh->backup, sizeof(sh->backup), value))
 			return fail(p, "team %s: backup is not an id", id);
 	} else if (strcmp(name, "lead") == 0) {
 		if (!copy_id(t->lead, sizeof(t->lead), value))
@@ -699,20 +742,180 @@ static int set_team(struct parse_ctx *p, const char *id, const char *name, const
 	} else if (strcmp(name, "policy_acute") == 0) {
 		if (!copy_id(t->policy_acute_id, sizeof(t->policy_acute_id), value))
 			return fail(p, "team %s: policy_acute is not an id", id);
+	} else if (strcmp(name, "after_hours") == 0) {
+		if (!copy_id(t->after_hours_id, sizeof(t->after_hours_id), value))
+			return fail(p, "team %s: after_hours is not a policy id", id);
+	} else if (strcmp(name, "service_hours") == 0) {
+		if (cl_hours_parse(value, &t->hours) != CL_OK)
+			return fail(p, "team %s: service_hours like 'mon-fri 08:00-16:00'", id);
+		t->has_hours = true;
 	} else {
 		return fail(p, "[team %s] unknown key '%s'", id, name);
 	}
 	return 1;
 }
 
-/* "primary,lead 120" or "person:dorthe 60" → a step. */
+/* "1w", "2d", "12h", "90m" → wall-clock minutes. */
+static bool parse_shift(const char *s, int64_t *minutes)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+	if (n <= 0 || n > 10000 || end == s || end[1] != '\0')
+		return false;
+	switch (*end) {
+	case 'w':
+		*minutes = n * 7 * 1440;
+		return true;
+	case 'd':
+		*minutes = n * 1440;
+		return true;
+	case 'h':
+		*minutes = n * 60;
+		return true;
+	case 'm':
+		*minutes = n;
+		return n >= 60; /* shorter shifts could hand off twice in a skipped DST hour */
+	default:
+		return false;
+	}
+}
+
+/* [layer TEAM/NAME]: a rotation layer of a team. */
+static int set_layer(struct parse_ctx *p, const char *id, const char *name, const char *value)
+{
+	struct cl_config *cfg = p->cfg;
+	const char *slash = strchr(id, '/');
+	char team_id[CL_ID_MAX];
+	if (!slash || (size_t)(slash - id) >= sizeof(team_id))
+		return fail(p, "layer '%s': name it TEAM/LAYER", id);
+	memcpy(team_id, id, (size_t)(slash - id));
+	team_id[slash - id] = '\0';
+	struct cl_team *t = team_mut(cfg, team_id);
+	if (!t)
+		return fail(p, "layer %s: team %s must come first", id, team_id);
+	struct cl_layer *l = NULL;
+	for (size_t i = 0; i < t->n_layers; i++)
+		if (strcmp(t->layers[i].name, slash + 1) == 0)
+			l = &t->layers[i];
+	if (!l) {
+		l = grow(&t->layers, &t->n_layers, sizeof(*l));
+		if (!l)
+			return fail(p, "out of memory");
+		if (!copy_id(l->name, sizeof(l->name), slash + 1))
+			return fail(p, "layer '%s': the name is not an id", id);
+		l->shift_min = 7 * 1440;
+		l->start = (struct cl_civil){2026, 1, 5, 8, 0, 0};
+	}
+	long v;
+	if (strcmp(name, "duty") == 0) {
+		if (strcmp(value, "primary") == 0)
+			l->duty = CL_DUTY_PRIMARY;
+		else if (strcmp(value, "backup") == 0)
+			l->duty = CL_DUTY_BACKUP;
+		else
+			return fail(p, "layer %s: duty is primary or backup", id);
+	} else if (strcmp(name, "priority") == 0) {
+		if (!parse_long(value, 0, 1000, &v))
+			return fail(p, "layer %s: priority 0..1000", id);
+		l->priority = (int)v;
+	} else if (strcmp(name, "members") == 0) {
+		struct list_ctx lc = {&l->members, &l->n_members, sizeof(l->members[0]), false};
+		if (!each_word(value, add_to_list, &lc))
+			return fail(p, "layer %s: bad member list", id);
+	} else if (strcmp(name, "shift") == 0) {
+		if (!parse_shift(value, &l->shift_min))
+			return fail(p, "layer %s: shift like 1w, 2d, 12h", id);
+	} else if (strcmp(name, "start") == 0) {
+		if (!parse_local(value, &l->start))
+			return fail(p, "layer %s: start like '2026-01-05 08:00' (Copenhagen time)",
+			            id);
+	} else if (strcmp(name, "restrict") == 0) {
+		if (cl_hours_parse(value, &l->restrict_to) != CL_OK)
+			return fail(p, "layer %s: restrict like 'mon-fri 16:00-08:00'", id);
+		l->restrict_to.skip_holidays = false;
+		l->restricted = true;
+	} else {
+		return fail(p, "[layer %s] unknown key '%s'", id, name);
+	}
+	return 1;
+}
+
+static bool set_yes_no(const char *value, bool *out)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+		*out = true;
+	else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+static bool add_closed_day(void *vctx, const char *word)
+{
+	struct cl_holidays *h = vctx;
+	struct cl_civil c;
+	if (!parse_local(word, &c))
+		return false;
+	int64_t *v = realloc(h->extra, (h->n_extra + 1) * sizeof(*v));
+	if (!v)
+		return false;
+	h->extra = v;
+	h->extra[h->n_extra++] = cl_days_from_civil(c.year, c.month, c.day);
+	return true;
+}
+
+static int cmp_day(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int set_holidays(struct parse_ctx *p, const char *name, const char *value)
+{
+	struct cl_holidays *h = &p->cfg->holidays;
+	bool ok = true;
+	if (strcmp(name, "grundlovsdag") == 0)
+		ok = set_yes_no(value, &h->grundlovsdag);
+	else if (strcmp(name, "christmas_eve") == 0)
+		ok = set_yes_no(value, &h->christmas_eve);
+	else if (strcmp(name, "new_years_eve") == 0)
+		ok = set_yes_no(value, &h->new_years_eve);
+	else if (strcmp(name, "closed") == 0) {
+		if (!each_word(value, add_closed_day, h))
+			return fail(p, "[holidays] closed: dates like 2026-12-28");
+		if (h->n_extra)
+			qsort(h->extra, h->n_extra, sizeof(h->extra[0]), cmp_day);
+	} else
+		return fail(p, "[holidays] unknown key '%s'", name);
+	if (!ok)
+		return fail(p, "[holidays] %s: yes or no", name);
+	return 1;
+}
+
+/* "primary,lead 120" or "person:dorthe 60 via=sms" or "role:lead 300" → a step. */
 static bool parse_step(const char *value, struct cl_policy_step *step)
 {
-	char targets[256], delay[32], extra[2];
-	if (sscanf(value, "%255s %31s %1s", targets, delay, extra) != 2)
+	char targets[256], delay[32], via[64], extra[2];
+	int n = sscanf(value, "%255s %31s %63s %1s", targets, delay, via, extra);
+	if (n != 2 && n != 3)
 		return false;
 	if (!parse_seconds(delay, &step->delay_ms))
 		return false;
+	step->via = 0;
+	if (n == 3) {
+		if (strncmp(via, "via=", 4) != 0)
+			return false;
+		char *save = NULL;
+		for (char *c = strtok_r(via + 4, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+			if (strcmp(c, "mqtt") == 0)
+				step->via |= CL_VIA_MQTT;
+			else if (strcmp(c, "sms") == 0)
+				step->via |= CL_VIA_SMS;
+			else
+				return false;
+		}
+	}
 	step->n_targets = 0;
 	char *save = NULL;
 	for (char *tok = strtok_r(targets, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -729,6 +932,9 @@ static bool parse_step(const char *value, struct cl_policy_step *step)
 		else if (strncmp(tok, "person:", 7) == 0 &&
 		         copy_id(t->person, sizeof(t->person), tok + 7))
 			t->kind = CL_TARGET_PERSON;
+		else if (strncmp(tok, "role:", 5) == 0 &&
+		         copy_id(t->person, sizeof(t->person), tok + 5))
+			t->kind = CL_TARGET_ROLE;
 		else
 			return false;
 	}
@@ -759,7 +965,7 @@ static int set_policy(struct parse_ctx *p, const char *id, const char *name, con
 			return fail(
 			    p,
 			    "policy %s: step must be 'TARGET[,TARGET] SECONDS' with targets "
-			    "primary, backup, lead or person:ID",
+			    "primary, backup, lead, person:ID or role:ROLE",
 			    id);
 	} else if (strcmp(name, "final") == 0) {
 		if (!parse_step(value, &pol->final))
@@ -811,6 +1017,8 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 			return set_routing(p, name, value);
 		if (strcmp(kind, "sms") == 0)
 			return set_sms(p, name, value);
+		if (strcmp(kind, "holidays") == 0)
+			return set_holidays(p, name, value);
 	} else {
 		if (strcmp(kind, "token") == 0)
 			return set_token(p, id, name, value);
@@ -822,6 +1030,8 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 			return set_area(p, id, name, value);
 		if (strcmp(kind, "team") == 0)
 			return set_team(p, id, name, value);
+		if (strcmp(kind, "layer") == 0)
+			return set_layer(p, id, name, value);
 		if (strcmp(kind, "policy") == 0)
 			return set_policy(p, id, name, value);
 	}
@@ -844,6 +1054,9 @@ static void set_defaults(struct cl_config *cfg)
 	cfg->outbox_retry_base_ms = 1000;
 	cfg->outbox_retry_cap_ms = 300000;
 	cfg->alert_expiry_s = 3600;
+	cfg->holidays.grundlovsdag = true;
+	cfg->holidays.christmas_eve = true;
+	cfg->holidays.new_years_eve = true;
 	struct cl_sms_config *sms = &cfg->sms;
 	sms->followup_window_ms = 30 * 60 * 1000;
 	sms->replay_window_ms = 24 * 3600 * 1000;
@@ -918,6 +1131,114 @@ static bool check_sms(struct parse_ctx *p)
 	return true;
 }
 
+static int cmp_layer(const void *a, const void *b)
+{
+	const struct cl_layer *x = a, *y = b;
+	return y->priority - x->priority;
+}
+
+/* Turn a team's short form into layers: the weekly rotation (primary,
+ * handing off at `handoff` in the week of `anchor`) and the fixed back-up. */
+static bool shorthand_layers(struct parse_ctx *p, struct cl_team *t, size_t index)
+{
+	struct team_shorthand *sh = index < p->n_short ? &p->shorts[index] : NULL;
+	if (!sh)
+		return true;
+	if (sh->n_members) {
+		struct cl_layer *l = grow(&t->layers, &t->n_layers, sizeof(*l));
+		if (!l)
+			return fail(p, "out of memory"), false;
+		copy_str(l->name, sizeof(l->name), "rotation");
+		l->duty = CL_DUTY_PRIMARY;
+		l->members = sh->members;
+		l->n_members = sh->n_members;
+		sh->members = NULL;
+		l->shift_min = 7 * 1440;
+		int64_t monday = sh->anchor_day - cl_weekday(sh->anchor_day);
+		int y, mo, d;
+		cl_civil_from_days(monday + sh->handoff_wday, &y, &mo, &d);
+		l->start = (struct cl_civil){
+		    y, mo, d, sh->handoff_minute / 60, sh->handoff_minute % 60, 0};
+	}
+	if (sh->backup[0]) {
+		struct cl_layer *l = grow(&t->layers, &t->n_layers, sizeof(*l));
+		if (!l || !(l->members = calloc(1, sizeof(l->members[0]))))
+			return fail(p, "out of memory"), false;
+		copy_str(l->name, sizeof(l->name), "backup");
+		l->duty = CL_DUTY_BACKUP;
+		copy_str(l->members[0], CL_ID_MAX, sh->backup);
+		l->n_members = 1;
+		l->shift_min = 7 * 1440;
+		l->start = (struct cl_civil){2026, 1, 5, 0, 0, 0};
+	}
+	return true;
+}
+
+static bool link_policy(struct parse_ctx *p, struct cl_team *t, const char *key, const char *id,
+                        const struct cl_policy **out)
+{
+	*out = policy_mut(p->cfg, id);
+	if (!*out)
+		return FAIL_AT(p, "team", t->id, key, 0, "team %s: unknown %s '%s'", t->id, key,
+		               id),
+		       false;
+	return true;
+}
+
+static bool link_team(struct parse_ctx *p, struct cl_team *t, size_t index)
+{
+	if (!shorthand_layers(p, t, index))
+		return false;
+	bool primary = false;
+	for (size_t k = 0; k < t->n_layers; k++) {
+		struct cl_layer *l = &t->layers[k];
+		char lid[2 * CL_ID_MAX];
+		snprintf(lid, sizeof(lid), "%s/%s", t->id, l->name);
+		for (size_t m = 0; m < l->n_members; m++) {
+			p->line = line_of(p, "layer", lid, "members", 0);
+			if (!p->line) /* a layer of the team's short form */
+				p->line = line_of(
+				    p, "team", t->id,
+				    strcmp(l->name, "backup") == 0 ? "backup" : "rotation", 0);
+			if (!check_person(p, "layer", lid, l->members[m]))
+				return false;
+		}
+		primary |= l->duty == CL_DUTY_PRIMARY && l->n_members > 0;
+	}
+	if (!primary)
+		return FAIL_AT(p, "team", t->id, "rotation", 0,
+		               "team %s: nobody is ever primary (no rotation or primary layer "
+		               "with members)",
+		               t->id),
+		       false;
+	/* Highest priority first; equal priorities keep their order. */
+	for (size_t k = 0; k < t->n_layers; k++)
+		t->layers[k].priority = t->layers[k].priority * 1000 - (int)k;
+	qsort(t->layers, t->n_layers, sizeof(t->layers[0]), cmp_layer);
+	for (size_t k = 0; k < t->n_layers; k++)
+		t->layers[k].priority = (t->layers[k].priority + 999) / 1000;
+	p->line = line_of(p, "team", t->id, "lead", 0);
+	if (!check_person(p, "team", t->id, t->lead))
+		return false;
+	if (!link_policy(p, t, "policy", t->policy_id, &t->policy))
+		return false;
+	t->policy_acute = t->policy;
+	if (t->policy_acute_id[0] &&
+	    !link_policy(p, t, "policy_acute", t->policy_acute_id, &t->policy_acute))
+		return false;
+	if (t->after_hours_id[0] &&
+	    !link_policy(p, t, "after_hours", t->after_hours_id, &t->after_hours))
+		return false;
+	/* Outside service hours somebody must still take acute reports. */
+	if (t->has_hours && !t->after_hours)
+		return FAIL_AT(p, "team", t->id, "service_hours", 0,
+		               "team %s: service_hours need an after_hours policy (who takes acute "
+		               "reports when the team is closed)",
+		               t->id),
+		       false;
+	return true;
+}
+
 static bool link_config(struct parse_ctx *p)
 {
 	struct cl_config *cfg = p->cfg;
@@ -938,35 +1259,9 @@ static bool link_config(struct parse_ctx *p)
 		if (!check_step(p, pol, &pol->final))
 			return false;
 	}
-	for (size_t i = 0; i < cfg->n_teams; i++) {
-		struct cl_team *t = &cfg->teams[i];
-		p->line = line_of(p, "team", t->id, "rotation", 0);
-		if (t->rotation.n_members == 0)
-			return fail(p, "team %s: rotation is empty", t->id), false;
-		for (size_t m = 0; m < t->rotation.n_members; m++)
-			if (!check_person(p, "team", t->id, t->rotation.members[m]))
-				return false;
-		p->line = line_of(p, "team", t->id, "backup", 0);
-		if (!check_person(p, "team", t->id, t->backup))
+	for (size_t i = 0; i < cfg->n_teams; i++)
+		if (!link_team(p, &cfg->teams[i], i))
 			return false;
-		p->line = line_of(p, "team", t->id, "lead", 0);
-		if (!check_person(p, "team", t->id, t->lead))
-			return false;
-		t->policy = policy_mut(cfg, t->policy_id);
-		if (!t->policy)
-			return FAIL_AT(p, "team", t->id, "policy", 0,
-			               "team %s: unknown policy '%s'", t->id, t->policy_id),
-			       false;
-		t->policy_acute = t->policy;
-		if (t->policy_acute_id[0]) {
-			t->policy_acute = policy_mut(cfg, t->policy_acute_id);
-			if (!t->policy_acute)
-				return FAIL_AT(p, "team", t->id, "policy_acute", 0,
-				               "team %s: unknown policy_acute '%s'", t->id,
-				               t->policy_acute_id),
-				       false;
-		}
-	}
 	for (size_t i = 0; i < cfg->n_areas; i++) {
 		struct cl_area *a = &cfg->areas[i];
 		a->team = team_mut(cfg, a->team_id);
@@ -1068,6 +1363,9 @@ enum cl_err cl_config_load_string(const char *ini, struct cl_config **out, char 
 	}
 	bool ok = !p.failed && link_config(&p);
 	free(p.keys);
+	for (size_t i = 0; i < p.n_short; i++)
+		free(p.shorts[i].members);
+	free(p.shorts);
 	if (!ok || load_rules_and_texts(cfg, errbuf, errlen) != CL_OK) {
 		cl_config_free(cfg);
 		return CL_ERR_CONFIG;
@@ -1128,8 +1426,12 @@ void cl_config_free(struct cl_config *cfg)
 		free(cfg->areas[i].postcodes);
 		free(cfg->areas[i].estates);
 	}
-	for (size_t i = 0; i < cfg->n_teams; i++)
-		free(cfg->teams[i].rotation.members);
+	for (size_t i = 0; i < cfg->n_teams; i++) {
+		for (size_t k = 0; k < cfg->teams[i].n_layers; k++)
+			free(cfg->teams[i].layers[k].members);
+		free(cfg->teams[i].layers);
+	}
+	free(cfg->holidays.extra);
 	for (size_t i = 0; i < cfg->n_policies; i++)
 		free(cfg->policies[i].steps);
 	free(cfg->persons);

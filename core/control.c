@@ -4,12 +4,35 @@
  * contact that must not be used any more, and a provider's delivery report
  * for a sent notification. Called only by service.c's flush.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "careline/log.h"
 #include "service_internal.h"
 
+static enum cl_err add_override(struct cl_service *svc, struct cl_control *c, int64_t now)
+{
+	struct cl_override *o = &c->override;
+	if (!cl_config_team(svc->cfg, o->team))
+		return CL_ERR_NOTFOUND;
+	if (!cl_config_person(svc->cfg, o->person) ||
+	    (o->replaces[0] && !cl_config_person(svc->cfg, o->replaces)) ||
+	    o->end_ms <= o->start_ms || (unsigned)o->duty >= CL_DUTY__COUNT)
+		return CL_ERR_INVALID;
+	enum cl_err err =
+	    cl_store_override_insert(svc->store, o, c->actor[0] ? c->actor : NULL, now);
+	if (err == CL_OK) {
+		svc->overrides_dirty = true;
+		cl_info("roster.override_added", "id=%lld team=%s duty=%s person=%s by=%s",
+		        (long long)o->id, o->team, cl_duty_name(o->duty), o->person,
+		        c->actor[0] ? c->actor : "-");
+	}
+	return err;
+}
+
 void control_apply(struct cl_service *svc, struct cl_job *job, int64_t now)
 {
-	const struct cl_control *c = &job->control;
+	struct cl_control *c = &job->control;
 	enum cl_err err = CL_ERR_INVALID;
 	switch (c->kind) {
 	case CL_CONTROL_OPTOUT:
@@ -24,6 +47,17 @@ void control_apply(struct cl_service *svc, struct cl_job *job, int64_t now)
 	case CL_CONTROL_DELIVERY:
 		err = cl_store_notification_delivery(svc->store, c->channel, c->provider_id,
 		                                     c->delivery, c->error);
+		break;
+	case CL_CONTROL_OVERRIDE_ADD:
+		err = add_override(svc, c, now);
+		break;
+	case CL_CONTROL_OVERRIDE_REMOVE:
+		err = cl_store_override_delete(svc->store, c->override.id);
+		if (err == CL_OK) {
+			svc->overrides_dirty = true;
+			cl_info("roster.override_removed", "id=%lld by=%s",
+			        (long long)c->override.id, c->actor[0] ? c->actor : "-");
+		}
 		break;
 	}
 	job->control_err = err;

@@ -62,6 +62,13 @@ void cl_engine_step(const struct cl_policy *p, struct cl_ticket *t, enum cl_esc_
 	case CL_ESC_IN_DUE:
 		if (t->due_ms == 0 || now < t->due_ms || t->phase == CL_ESC_IDLE)
 			break;
+		if (t->phase == CL_ESC_DEFERRED) {
+			/* The team opens: the escalation starts as it would have. */
+			plan->started = true;
+			t->unhandled = false;
+			enter_step(p, t, 0, 0, now, plan);
+			break;
+		}
 		if (t->phase == CL_ESC_ACKED) {
 			/* Acknowledged but never taken: back to the current step. */
 			plan->ack_timed_out = true;
@@ -79,7 +86,13 @@ void cl_engine_step(const struct cl_policy *p, struct cl_ticket *t, enum cl_esc_
 		}
 		advance(p, t, now, plan);
 		break;
+	case CL_ESC_IN_DEFER:
+		t->phase = CL_ESC_DEFERRED;
+		t->due_ms = now; /* the caller sets the opening; now only as a floor */
+		break;
 	case CL_ESC_IN_DECLINE:
+		if (t->phase == CL_ESC_DEFERRED)
+			break; /* nobody was asked yet: nothing to pass on */
 		if (t->phase == CL_ESC_ACKED)
 			t->phase = (size_t)t->step >= p->n_steps ? CL_ESC_FINAL : CL_ESC_STEP;
 		if (t->phase == CL_ESC_IDLE && t->unhandled)

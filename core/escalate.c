@@ -45,8 +45,10 @@ const struct cl_policy *escalate_policy_of(struct cl_service *svc, const struct 
 	return svc->cfg->n_policies ? &svc->cfg->policies[0] : NULL;
 }
 
+#define MAX_PEOPLE_PER_STEP 32
+
 struct person_set {
-	const char *ids[CL_STEP_MAX_TARGETS + 1];
+	const char *ids[MAX_PEOPLE_PER_STEP];
 	size_t n;
 };
 
@@ -66,7 +68,8 @@ static void resolve_targets(struct cl_service *svc, const struct cl_ticket *t,
 {
 	const struct cl_team *team = cl_config_team(svc->cfg, t->team);
 	struct cl_oncall oncall = {0};
-	bool have_oncall = team && cl_roster_oncall_at(team, now, &oncall) == CL_OK;
+	bool have_oncall = team && cl_roster_oncall_at(team, svc->overrides, svc->n_overrides, now,
+	                                               &oncall) == CL_OK;
 	for (size_t i = 0; step && i < step->n_targets; i++) {
 		const struct cl_target *target = &step->targets[i];
 		switch (target->kind) {
@@ -85,6 +88,11 @@ static void resolve_targets(struct cl_service *svc, const struct cl_ticket *t,
 		case CL_TARGET_PERSON:
 			person_add(out, target->person);
 			break;
+		case CL_TARGET_ROLE:
+			for (size_t k = 0; k < svc->cfg->n_persons; k++)
+				if (strcmp(svc->cfg->persons[k].role, target->person) == 0)
+					person_add(out, svc->cfg->persons[k].id);
+			break;
 		}
 	}
 	if (out->n == 0)
@@ -92,8 +100,6 @@ static void resolve_targets(struct cl_service *svc, const struct cl_ticket *t,
 		        t->step);
 }
 
-/* One outbox row per device of person; a person with no device gets a
- * failed row, so the gap shows in /metrics and the ticket's history. */
 /* A person's SMS contact, when the channel is on and the number usable. */
 static bool sms_contact(struct cl_service *svc, const char *person)
 {
@@ -118,11 +124,13 @@ static enum cl_err queue_row(struct cl_service *svc, const struct cl_ticket *t,
  * reply code they answer by SMS); a person with no usable contact gets a
  * failed row, so the gap shows in /metrics and the ticket's history. */
 static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket *t,
-                                 const char *person, const char *kind, int64_t now)
+                                 const char *person, const char *kind, unsigned via, int64_t now)
 {
 	const struct cl_device *devices[MAX_DEVICES_PER_PERSON];
-	size_t n = cl_config_person_devices(svc->cfg, person, devices, MAX_DEVICES_PER_PERSON);
-	bool sms = sms_contact(svc, person);
+	size_t n = via && !(via & CL_VIA_MQTT) ? 0
+	                                       : cl_config_person_devices(svc->cfg, person, devices,
+	                                                                  MAX_DEVICES_PER_PERSON);
+	bool sms = (!via || (via & CL_VIA_SMS)) && sms_contact(svc, person);
 	struct cl_notification row = {
 	    .ticket_id = t->id,
 	    .step = t->step,
@@ -172,8 +180,9 @@ enum cl_err escalate_carry_out(struct cl_service *svc, struct cl_ticket *t,
 		person_add(&people, prev_acker);
 	if (plan->notify)
 		resolve_targets(svc, t, plan->notify, now, &people);
+	unsigned via = plan->notify ? plan->notify->via : 0;
 	for (size_t i = 0; err == CL_OK && i < people.n; i++)
-		err = notify_person(svc, t, people.ids[i], "alert", now);
+		err = notify_person(svc, t, people.ids[i], "alert", via, now);
 	if (err == CL_OK && t->due_ms)
 		err = fx_deadline(svc, t->id, t->due_ms);
 	return err;
@@ -208,7 +217,7 @@ enum cl_err escalate_tell_others(struct cl_service *svc, const struct cl_ticket 
 		/* Persons with no device were never reached; nothing to update. */
 		if (cl_config_person_devices(svc->cfg, a.ids[i], devices, 1) == 0)
 			continue;
-		err = notify_person(svc, t, a.ids[i], "update", now);
+		err = notify_person(svc, t, a.ids[i], "update", 0, now);
 	}
 	return err;
 }
@@ -231,6 +240,14 @@ static enum cl_err run_one(struct cl_service *svc, int64_t ticket_id, int64_t no
 	snprintf(prev_acker, sizeof(prev_acker), "%s", t.acked_by);
 	struct cl_esc_plan plan;
 	cl_engine_step(policy, &t, CL_ESC_IN_DUE, now, &plan);
+	if (plan.started) {
+		/* A deferred ticket: the team is open now. */
+		struct cl_ticket_result res;
+		cl_ticket_apply(&t, CL_TEV_NOTIFY, "system", NULL, now, &res);
+		if (res.outcome == CL_TICKET_CHANGED)
+			err = escalate_record(svc, t.id, CL_TEV_NOTIFY, res.from, res.to, "system",
+			                      "deferred=1", now);
+	}
 	if (plan.ack_timed_out) {
 		struct cl_ticket_result res;
 		cl_ticket_apply(&t, CL_TEV_ACK_TIMEOUT, "system", NULL, now, &res);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "careline/calendar.h"
 #include "careline/log.h"
 #include "careline/normalise.h"
 #include "careline/ref.h"
@@ -279,7 +280,6 @@ void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now)
 	t.categories = cats;
 	snprintf(t.area, sizeof(t.area), "%s", route.area->id);
 	snprintf(t.team, sizeof(t.team), "%s", route.team->id);
-	snprintf(t.policy, sizeof(t.policy), "%s", route.policy->id);
 	t.created_ms = t.updated_ms = now;
 
 	char link_key[256];
@@ -295,10 +295,29 @@ void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now)
 		}
 	}
 
-	struct cl_ticket_result res;
-	cl_ticket_apply(&t, CL_TEV_NOTIFY, "system", NULL, now, &res);
+	/* Outside the team's service hours: acute reports go to the after-hours
+	 * policy; the rest wait for the next opening (holidays skipped), when
+	 * the night's tickets reach the team together. */
+	const struct cl_team *team = route.team;
+	const struct cl_policy *policy = route.policy;
+	int64_t defer_until = 0;
+	if (team->has_hours && !cl_hours_open_at(&team->hours, &svc->cfg->holidays, now)) {
+		if (urgency <= CL_P1)
+			policy = team->after_hours;
+		else
+			defer_until = cl_hours_next_open(&team->hours, &svc->cfg->holidays, now);
+	}
+	snprintf(t.policy, sizeof(t.policy), "%s", policy->id);
+
 	struct cl_esc_plan plan;
-	cl_engine_step(route.policy, &t, CL_ESC_IN_START, now, &plan);
+	if (defer_until) {
+		cl_engine_step(policy, &t, CL_ESC_IN_DEFER, now, &plan);
+		t.due_ms = defer_until;
+	} else {
+		struct cl_ticket_result res;
+		cl_ticket_apply(&t, CL_TEV_NOTIFY, "system", NULL, now, &res);
+		cl_engine_step(policy, &t, CL_ESC_IN_START, now, &plan);
+	}
 
 	if ((err = cl_store_ticket_insert(svc->store, &t)) != CL_OK) {
 		a->err = err;
@@ -322,9 +341,16 @@ void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now)
 	snprintf(detail, sizeof(detail), "via=%s", cl_channel_name(r->via));
 	err = escalate_record(svc, t.id, CL_TEV_CREATE, CL_TICKET_NEW, CL_TICKET_NEW, actor, detail,
 	                      now);
-	if (err == CL_OK)
+	if (err == CL_OK && defer_until) {
+		char until[32];
+		cl_time_format(defer_until, until, sizeof(until));
+		snprintf(detail, sizeof(detail), "until=%s", until);
+		err = escalate_record(svc, t.id, CL_TEV_DEFER, CL_TICKET_NEW, CL_TICKET_NEW,
+		                      "system", detail, now);
+	} else if (err == CL_OK) {
 		err = escalate_record(svc, t.id, CL_TEV_NOTIFY, CL_TICKET_NEW, t.state, "system",
 		                      NULL, now);
+	}
 	if (err == CL_OK)
 		err = escalate_carry_out(svc, &t, &plan, NULL, now);
 	if (err != CL_OK) {

@@ -73,7 +73,9 @@ enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
 		cl_service_phone_hash(svc, cfg->persons[i].phone, svc->phones[k].hash);
 		svc->phones[k++].person = &cfg->persons[i];
 	}
-	enum cl_err err = cl_store_tickets_with_deadline(store, rebuild_deadline, svc);
+	enum cl_err err = service_load_overrides(svc, cl_clock_now(clock));
+	if (err == CL_OK)
+		err = cl_store_tickets_with_deadline(store, rebuild_deadline, svc);
 	if (err == CL_OK)
 		err = outbox_rebuild(svc);
 	if (err != CL_OK) {
@@ -112,6 +114,7 @@ void cl_service_free(struct cl_service *svc)
 	free(svc->fresh);
 	free(svc->popped);
 	free(svc->phones);
+	free(svc->overrides);
 	free(svc);
 }
 
@@ -366,7 +369,7 @@ static void answer_jobs(struct cl_job *head)
 			else if (head->kind == JOB_ACTION && head->action_done)
 				head->action_done(head->ctx, &head->action_answer);
 			else if (head->kind == JOB_CONTROL && head->control_done)
-				head->control_done(head->ctx, head->control_err);
+				head->control_done(head->ctx, head->control_err, &head->control);
 		}
 		job_free(head);
 		head = next;
@@ -396,6 +399,8 @@ void cl_service_flush(struct cl_service *svc)
 			svc->n_results = 0;
 			svc->metrics.commits++;
 			svc->last_commit_failed = false;
+			if (svc->overrides_dirty && service_load_overrides(svc, now) != CL_OK)
+				cl_error("roster.reload_failed", "%s", "");
 			svc->metrics.batched_jobs += n_jobs;
 		} else {
 			/* Nothing is durable: every job is told to retry. */
@@ -411,6 +416,7 @@ void cl_service_flush(struct cl_service *svc)
 				cl_heap_push(&svc->deadlines, now + 1000, svc->popped[i].id);
 		}
 		svc->n_popped = 0;
+		svc->overrides_dirty = false;
 		fx_clear(svc);
 		answer_jobs(jobs);
 	}
@@ -564,13 +570,59 @@ enum cl_err cl_service_ticket_events(struct cl_service *svc, const struct cl_tic
 	return cl_store_events_of_ticket(svc->store, t->id, on_event_row, &c);
 }
 
+struct override_list {
+	struct cl_override *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+static void collect_override(void *ctx, const struct cl_override *o)
+{
+	struct override_list *l = ctx;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct cl_override *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			l->nomem = true;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *o;
+}
+
+enum cl_err service_load_overrides(struct cl_service *svc, int64_t now)
+{
+	struct override_list l = {0};
+	enum cl_err err = cl_store_overrides_current(svc->store, now, collect_override, &l);
+	if (err == CL_OK && l.nomem)
+		err = CL_ERR_NOMEM;
+	if (err != CL_OK) {
+		free(l.v);
+		return err;
+	}
+	free(svc->overrides);
+	svc->overrides = l.v;
+	svc->n_overrides = l.n;
+	return CL_OK;
+}
+
 enum cl_err cl_service_oncall(struct cl_service *svc, const char *team, int64_t at_ms,
                               struct cl_oncall *out)
 {
 	const struct cl_team *t = cl_config_team(svc->cfg, team);
 	if (!t)
 		return CL_ERR_NOTFOUND;
-	return cl_roster_oncall_at(t, at_ms, out);
+	return cl_roster_oncall_at(t, svc->overrides, svc->n_overrides, at_ms, out);
+}
+
+void cl_service_overrides(struct cl_service *svc, const char *team,
+                          void (*fn)(void *ctx, const struct cl_override *o), void *ctx)
+{
+	for (size_t i = 0; i < svc->n_overrides; i++)
+		if (!team || strcmp(svc->overrides[i].team, team) == 0)
+			fn(ctx, &svc->overrides[i]);
 }
 
 bool cl_service_durable(const struct cl_service *svc)
@@ -610,8 +662,7 @@ void cl_service_phone_hash(const struct cl_service *svc, const char *e164, unsig
 	cl_crypto_hash(svc->crypto, "phone", e164, strlen(e164), out);
 }
 
-const struct cl_person *cl_service_person_by_phone(const struct cl_service *svc,
-                                                   const char *e164)
+const struct cl_person *cl_service_person_by_phone(const struct cl_service *svc, const char *e164)
 {
 	unsigned char h[32];
 	cl_service_phone_hash(svc, e164, h);
@@ -638,10 +689,9 @@ enum cl_err cl_service_sms_code(struct cl_service *svc, const char *person, int 
 		return err;
 	memcpy(ref, t.ref, CL_REF_MAX);
 	struct cl_notification n;
-	*notification_id = cl_store_notification_latest(svc->store, person, ticket_id, "sms", &n) ==
-	                           CL_OK
-	                       ? n.id
-	                       : 0;
+	*notification_id =
+	    cl_store_notification_latest(svc->store, person, ticket_id, "sms", &n) == CL_OK ? n.id
+	                                                                                    : 0;
 	return CL_OK;
 }
 

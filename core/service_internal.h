@@ -102,6 +102,11 @@ struct cl_service {
 	struct cl_metrics metrics;
 	bool last_commit_failed;
 
+	/* roster overrides that have not ended (mirror of shift_override) */
+	struct cl_override *overrides;
+	size_t n_overrides;
+	bool overrides_dirty; /* changed in this flush: reload after commit */
+
 	/* keyed hashes of the configured people's phones */
 	struct phone_entry {
 		unsigned char hash[32];
@@ -123,6 +128,8 @@ void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now);
 
 /* actions.c: one action inside the open transaction. */
 void control_apply(struct cl_service *svc, struct cl_job *job, int64_t now);
+/* Reload the overrides cache from the database. */
+enum cl_err service_load_overrides(struct cl_service *svc, int64_t now);
 void action_apply(struct cl_service *svc, struct cl_job *job, int64_t now);
 
 /* Remember a consumed deadline until the flush commits. */

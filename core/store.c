@@ -108,6 +108,12 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_CONTACT_BLOCK] = "INSERT OR REPLACE INTO contact_block (person, channel, reason, at)"
                          " VALUES (?1, ?2, ?3, ?4)",
     [ST_CONTACT_BLOCKED] = "SELECT reason FROM contact_block WHERE person = ?1 AND channel = ?2",
+    [ST_OVERRIDE_INSERT] = "INSERT INTO shift_override (team, duty, person, replaces, start_at,"
+                           " end_at, note, created_by, created_at)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_OVERRIDE_DELETE] = "DELETE FROM shift_override WHERE id = ?1",
+    [ST_OVERRIDES_CURRENT] = "SELECT id, team, duty, person, replaces, start_at, end_at, note"
+                             " FROM shift_override WHERE end_at > ?1 ORDER BY start_at, id",
     [ST_NOTIF_PENDING] = "SELECT id, next_attempt_at FROM notification WHERE state = 'pending'",
     [ST_NOTIF_OF_TICKET] =
         "SELECT " STORE_NOTIF_COLS " FROM notification WHERE ticket_id = ? ORDER BY id",

@@ -116,6 +116,22 @@ const char *const store_migrations[] = {
     " reason TEXT NOT NULL,"
     " at INTEGER NOT NULL,"
     " PRIMARY KEY (person, channel));",
+
+    /* 3: one-off roster overrides ("Bo covers for Anna from ... to ..."),
+     * made through the API, kept across restarts. */
+    "CREATE TABLE shift_override ("
+    " id INTEGER PRIMARY KEY,"
+    " team TEXT NOT NULL,"
+    " duty TEXT NOT NULL CHECK (duty IN ('primary','backup')),"
+    " person TEXT NOT NULL,"
+    " replaces TEXT,"
+    " start_at INTEGER NOT NULL,"
+    " end_at INTEGER NOT NULL,"
+    " note TEXT,"
+    " created_by TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " CHECK (end_at > start_at));"
+    "CREATE INDEX shift_override_end ON shift_override(end_at);",
 };
 
 const int store_migration_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

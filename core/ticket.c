@@ -25,15 +25,14 @@ static const char *const event_names[CL_TEV__COUNT] = {
     [CL_TEV_CREATE] = "create", [CL_TEV_NOTIFY] = "notify",   [CL_TEV_ESCALATE] = "escalate",
     [CL_TEV_ACK] = "ack",       [CL_TEV_DECLINE] = "decline", [CL_TEV_ACK_TIMEOUT] = "ack_timeout",
     [CL_TEV_TAKE] = "take",     [CL_TEV_RESOLVE] = "resolve", [CL_TEV_NOTE] = "note",
+    [CL_TEV_DEFER] = "defer",
 };
 _Static_assert(sizeof(event_names) / sizeof(event_names[0]) == CL_TEV__COUNT,
                "a name for every event");
 
 static const char *const phase_names[CL_ESC_PHASE__COUNT] = {
-    [CL_ESC_IDLE] = "idle",
-    [CL_ESC_STEP] = "step",
-    [CL_ESC_FINAL] = "final",
-    [CL_ESC_ACKED] = "acked",
+    [CL_ESC_IDLE] = "idle",   [CL_ESC_STEP] = "step",         [CL_ESC_FINAL] = "final",
+    [CL_ESC_ACKED] = "acked", [CL_ESC_DEFERRED] = "deferred",
 };
 
 #define X   (-1) /* illegal */
@@ -45,12 +44,12 @@ static const char *const phase_names[CL_ESC_PHASE__COUNT] = {
 
 /* next_state[state][event]. */
 static const signed char next_state[CL_TICKET_STATE__COUNT][CL_TEV__COUNT] = {
-    /*       create notify escalate ack decline ack_timeout take resolve note */
-    [NEW] = {NEW, NTF, X, X, X, X, TKN, CLS, NEW},
-    [NTF] = {X, X, NTF, ACK, NTF, X, TKN, CLS, NTF},
-    [ACK] = {X, X, X, ACK, NTF, NTF, TKN, CLS, ACK},
-    [TKN] = {X, X, X, X, X, X, TKN, CLS, TKN},
-    [CLS] = {X, X, X, X, X, X, X, X, CLS},
+    /*       create notify escalate ack decline ack_timeout take resolve note defer */
+    [NEW] = {NEW, NTF, X, X, X, X, TKN, CLS, NEW, NEW},
+    [NTF] = {X, X, NTF, ACK, NTF, X, TKN, CLS, NTF, X},
+    [ACK] = {X, X, X, ACK, NTF, NTF, TKN, CLS, ACK, X},
+    [TKN] = {X, X, X, X, X, X, TKN, CLS, TKN, X},
+    [CLS] = {X, X, X, X, X, X, X, X, CLS, X},
 };
 
 #undef X
@@ -230,6 +229,7 @@ void cl_ticket_apply(struct cl_ticket *t, enum cl_ticket_event event, const char
 	case CL_TEV_NOTIFY:
 	case CL_TEV_ESCALATE:
 	case CL_TEV_NOTE:
+	case CL_TEV_DEFER:
 	case CL_TEV__COUNT:
 		break;
 	}

@@ -25,6 +25,11 @@ struct opts {
 	const char *reason;
 	const char *at;
 	const char *text;
+	const char *person;
+	const char *replaces;
+	const char *from;
+	const char *to;
+	const char *duty;
 };
 
 struct body {
@@ -239,11 +244,84 @@ static int cmd_oncall(const struct opts *o, const char *team)
 		rc = failed(status, resp);
 	else if (o->json)
 		print_json(resp);
-	else
-		printf("%s at %s (Copenhagen): primary %s, back-up %s (%s; shift %s to %s)\n",
+	else {
+		printf("%s at %s (Copenhagen): primary %s (%s), back-up %s (%s); shift %s to %s\n",
 		       str(resp, "team"), str(resp, "at_local"), str(resp, "primary"),
-		       str(resp, "backup"), str(resp, "source"), str(resp, "shift_start"),
-		       str(resp, "shift_end"));
+		       str(resp, "source"), str(resp, "backup"), str(resp, "backup_source"),
+		       str(resp, "shift_start"), str(resp, "shift_end"));
+		if (json_is_false(json_object_get(resp, "service_open")))
+			printf("the team is closed%s%s%s; next opening %s\n",
+			       json_object_get(resp, "holiday") ? " (" : "",
+			       json_object_get(resp, "holiday") ? str(resp, "holiday") : "",
+			       json_object_get(resp, "holiday") ? ")" : "", str(resp, "next_open"));
+	}
+	json_decref(resp);
+	return rc;
+}
+
+/* override add TEAM --person P --from T --to T [--replaces Q] [--duty backup]
+ * [--text NOTE] | override list [TEAM] | override remove ID */
+static int cmd_override(const struct opts *o, int argc, char **argv)
+{
+	const char *verb = argc > 0 ? argv[0] : "list";
+	json_t *resp = NULL;
+	long status;
+	int rc = 0;
+	if (strcmp(verb, "list") == 0) {
+		char path[160];
+		snprintf(path, sizeof(path), "/api/v1/overrides%s%s", argc > 1 ? "?team=" : "",
+		         argc > 1 ? argv[1] : "");
+		status = call(o, "GET", path, NULL, &resp, NULL);
+		if (status != 200) {
+			rc = failed(status, resp);
+		} else if (o->json) {
+			print_json(resp);
+		} else {
+			json_t *v;
+			size_t i;
+			json_array_foreach(json_object_get(resp, "overrides"), i, v) printf(
+			    "%-4lld %-12s %-8s %-10s replaces %-10s %s to %s %s\n",
+			    (long long)json_integer_value(json_object_get(v, "id")), str(v, "team"),
+			    str(v, "duty"), str(v, "person"), str(v, "replaces"), str(v, "start"),
+			    str(v, "end"), json_object_get(v, "note") ? str(v, "note") : "");
+		}
+	} else if (strcmp(verb, "add") == 0 && argc > 1) {
+		if (!o->person || !o->from || !o->to) {
+			fprintf(stderr,
+			        "carelinectl override add TEAM --person P --from TIME --to TIME "
+			        "[--replaces Q] [--duty backup] [--text NOTE]\n");
+			return 2;
+		}
+		json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:s}", "team", argv[1], "person",
+		                        o->person, "start", o->from, "end", o->to, "duty",
+		                        o->duty ? o->duty : "primary");
+		if (o->replaces)
+			json_object_set_new(req, "replaces", json_string(o->replaces));
+		if (o->text)
+			json_object_set_new(req, "note", json_string(o->text));
+		status = call(o, "POST", "/api/v1/overrides", req, &resp, NULL);
+		json_decref(req);
+		if (status != 201)
+			rc = failed(status, resp);
+		else if (o->json)
+			print_json(resp);
+		else
+			printf("override %lld: %s is %s for %s from %s to %s\n",
+			       (long long)json_integer_value(json_object_get(resp, "id")),
+			       str(resp, "person"), str(resp, "duty"), str(resp, "team"),
+			       str(resp, "start"), str(resp, "end"));
+	} else if (strcmp(verb, "remove") == 0 && argc > 1) {
+		char path[96];
+		snprintf(path, sizeof(path), "/api/v1/overrides/%s", argv[1]);
+		status = call(o, "DELETE", path, NULL, &resp, NULL);
+		if (status != 200)
+			rc = failed(status, resp);
+		else
+			printf("override %s removed\n", argv[1]);
+	} else {
+		fprintf(stderr, "carelinectl override add|list|remove ...\n");
+		return 2;
+	}
 	json_decref(resp);
 	return rc;
 }
@@ -313,12 +391,23 @@ int main(int argc, char **argv)
 {
 	struct opts o = {0};
 	static const struct option long_opts[] = {
-	    {"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
-	    {"json", no_argument, NULL, 'j'},         {"all", no_argument, NULL, 'a'},
-	    {"team", required_argument, NULL, 't'},   {"as", required_argument, NULL, 'u'},
-	    {"reason", required_argument, NULL, 'r'}, {"at", required_argument, NULL, 'A'},
-	    {"text", required_argument, NULL, 'x'},   {"anonymous", no_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"all", no_argument, NULL, 'a'},
+	    {"team", required_argument, NULL, 't'},
+	    {"as", required_argument, NULL, 'u'},
+	    {"reason", required_argument, NULL, 'r'},
+	    {"at", required_argument, NULL, 'A'},
+	    {"text", required_argument, NULL, 'x'},
+	    {"anonymous", no_argument, NULL, 'n'},
+	    {"person", required_argument, NULL, 'P'},
+	    {"replaces", required_argument, NULL, 'R'},
+	    {"from", required_argument, NULL, 'F'},
+	    {"to", required_argument, NULL, 'T'},
+	    {"duty", required_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
@@ -352,6 +441,21 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			o.anonymous = true;
+			break;
+		case 'P':
+			o.person = optarg;
+			break;
+		case 'R':
+			o.replaces = optarg;
+			break;
+		case 'F':
+			o.from = optarg;
+			break;
+		case 'T':
+			o.to = optarg;
+			break;
+		case 'D':
+			o.duty = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -389,6 +493,8 @@ int main(int argc, char **argv)
 		rc = cmd_tickets(&o);
 	else if (strcmp(cmd, "report") == 0)
 		rc = cmd_report(&o);
+	else if (strcmp(cmd, "override") == 0)
+		rc = cmd_override(&o, argc - optind - 1, argv + optind + 1);
 	else if (!arg)
 		usage(stderr);
 	else if (strcmp(cmd, "show") == 0)

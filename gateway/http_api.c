@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "careline/log.h"
+#include "careline/calendar.h"
 #include "careline/tz.h"
 #include "http_internal.h"
 
@@ -388,13 +389,166 @@ static void get_oncall(struct gw_request *req)
 	char local_buf[32];
 	snprintf(local_buf, sizeof(local_buf), "%04d-%02d-%02d %02d:%02d", local.year, local.month,
 	         local.day, local.hour, local.minute);
-	gw_http_reply_json(req, 200,
-	                   json_pack("{s:s, s:o, s:s, s:s, s:o, s:s, s:o, s:o}", "team", team, "at",
-	                             gw_json_time(at_ms), "at_local", local_buf, "primary",
-	                             oc.primary, "backup",
-	                             oc.backup ? json_string(oc.backup) : json_null(), "source",
-	                             oc.source, "shift_start", gw_json_time(oc.shift_start_ms),
-	                             "shift_end", gw_json_time(oc.shift_end_ms)));
+	json_t *o = json_pack("{s:s, s:o, s:s, s:s, s:o, s:s, s:o, s:o}", "team", team, "at",
+	                      gw_json_time(at_ms), "at_local", local_buf, "primary", oc.primary,
+	                      "backup", oc.backup ? json_string(oc.backup) : json_null(), "source",
+	                      oc.source, "shift_start", gw_json_time(oc.shift_start_ms),
+	                      "shift_end", gw_json_time(oc.shift_end_ms));
+	const struct cl_duty_answer *b = &oc.duty[CL_DUTY_BACKUP];
+	json_object_set_new(o, "backup_source", b->source ? json_string(b->source) : json_null());
+	const struct cl_team *t = cl_config_team(req->http->ctx->cfg, team);
+	const struct cl_config *cfg = req->http->ctx->cfg;
+	bool open = !t->has_hours || cl_hours_open_at(&t->hours, &cfg->holidays, at_ms);
+	json_object_set_new(o, "service_open", json_boolean(open));
+	if (!open)
+		json_object_set_new(
+		    o, "next_open",
+		    gw_json_time(cl_hours_next_open(&t->hours, &cfg->holidays, at_ms)));
+	const char *holiday = NULL;
+	if (cl_holiday_is(&cfg->holidays, cl_days_from_civil(local.year, local.month, local.day),
+	                  &holiday))
+		json_object_set_new(o, "holiday", json_string(holiday));
+	gw_http_reply_json(req, 200, o);
+}
+
+/* --- roster overrides ------------------------------------------------------- */
+
+/* Leads (worker tokens of a person whose role is "lead") and the admin
+ * socket change the roster. */
+static bool may_change_roster(struct gw_request *req)
+{
+	if (!require(req, false))
+		return false;
+	const struct cl_person *p = cl_config_person(req->http->ctx->cfg, req->person);
+	if (req->role == CL_ROLE_ADMIN || (p && strcmp(p->role, "lead") == 0))
+		return true;
+	gw_http_reply_error(req, 403, "forbidden", "only a lead or the admin changes the roster",
+	                    NULL);
+	return false;
+}
+
+static json_t *override_json(const struct cl_override *o)
+{
+	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)o->id, "team",
+	                      o->team, "duty", cl_duty_name(o->duty), "person", o->person, "start",
+	                      gw_json_time(o->start_ms), "end", gw_json_time(o->end_ms));
+	if (o->replaces[0])
+		json_object_set_new(j, "replaces", json_string(o->replaces));
+	if (o->note[0])
+		json_object_set_new(j, "note", json_string(o->note));
+	return j;
+}
+
+static void on_override(void *ctx, const struct cl_override *o)
+{
+	json_array_append_new(ctx, override_json(o));
+}
+
+static void get_overrides(struct gw_request *req)
+{
+	if (!require(req, false))
+		return;
+	json_t *arr = json_array();
+	cl_service_overrides(req->http->ctx->svc, gw_http_query(req, "team"), on_override, arr);
+	gw_http_reply_json(req, 200, json_pack("{s:o}", "overrides", arr));
+}
+
+static void on_override_done(void *ctx, enum cl_err err, const struct cl_control *c)
+{
+	struct gw_request *req = ctx;
+	if (err == CL_OK && c->kind == CL_CONTROL_OVERRIDE_ADD)
+		gw_http_reply_json(req, 201, override_json(&c->override));
+	else if (err == CL_OK)
+		gw_http_reply_json(
+		    req, 200,
+		    json_pack("{s:I, s:b}", "id", (json_int_t)c->override.id, "removed", 1));
+	else if (err == CL_ERR_NOTFOUND)
+		gw_http_reply_error(
+		    req, 404, "not_found",
+		    c->kind == CL_CONTROL_OVERRIDE_ADD ? "no such team" : "no such override", NULL);
+	else if (err == CL_ERR_INVALID)
+		gw_http_reply_error(req, 400, "invalid_field",
+		                    "unknown person, or end not after start", NULL);
+	else
+		gw_http_reply_error(req, 503, "not_durable", "not stored; try again", NULL);
+	gw_http_resume(req);
+}
+
+static bool get_time(json_t *o, const char *key, int64_t *out)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) && cl_time_parse(json_string_value(v), out) == 0;
+}
+
+static bool get_id(json_t *o, const char *key, char *dst, size_t len, bool required)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v || json_is_null(v))
+		return !required;
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= len)
+		return false;
+	snprintf(dst, len, "%s", json_string_value(v));
+	return true;
+}
+
+static void post_override(struct gw_request *req)
+{
+	if (!may_change_roster(req))
+		return;
+	json_t *o = parse_body(req);
+	if (!o)
+		return;
+	struct cl_control c = {.kind = CL_CONTROL_OVERRIDE_ADD};
+	struct cl_override *ov = &c.override;
+	char duty[16] = "primary";
+	const char *bad = NULL;
+	if (!get_id(o, "team", ov->team, sizeof(ov->team), true))
+		bad = "team: required";
+	else if (!get_id(o, "person", ov->person, sizeof(ov->person), true))
+		bad = "person: required (who is on duty instead)";
+	else if (!get_id(o, "replaces", ov->replaces, sizeof(ov->replaces), false))
+		bad = "replaces: a person id";
+	else if (!get_id(o, "duty", duty, sizeof(duty), false) ||
+	         (strcmp(duty, "primary") && strcmp(duty, "backup")))
+		bad = "duty: primary or backup";
+	else if (!get_time(o, "start", &ov->start_ms) || !get_time(o, "end", &ov->end_ms))
+		bad = "start, end: RFC 3339 or 'YYYY-MM-DD HH:MM' (Copenhagen time)";
+	else if (!get_id(o, "note", ov->note, sizeof(ov->note), false))
+		bad = "note: a short text";
+	json_decref(o);
+	if (bad) {
+		gw_http_reply_error(req, 400, "invalid_field", bad, NULL);
+		return;
+	}
+	ov->duty = strcmp(duty, "backup") == 0 ? CL_DUTY_BACKUP : CL_DUTY_PRIMARY;
+	snprintf(c.actor, sizeof(c.actor), "%s", req->person[0] ? req->person : req->token);
+	req->job = cl_service_submit_control(req->http->ctx->svc, &c, on_override_done, req);
+	if (!req->job) {
+		gw_http_reply_error(req, 503, "not_durable", "out of memory", NULL);
+		return;
+	}
+	gw_http_suspend(req);
+}
+
+static void delete_override(struct gw_request *req, const char *id)
+{
+	if (!may_change_roster(req))
+		return;
+	char *end;
+	long long v = strtoll(id, &end, 10);
+	if (*end || v <= 0) {
+		gw_http_reply_error(req, 404, "not_found", "no such override", NULL);
+		return;
+	}
+	struct cl_control c = {.kind = CL_CONTROL_OVERRIDE_REMOVE};
+	c.override.id = v;
+	snprintf(c.actor, sizeof(c.actor), "%s", req->person[0] ? req->person : req->token);
+	req->job = cl_service_submit_control(req->http->ctx->svc, &c, on_override_done, req);
+	if (!req->job) {
+		gw_http_reply_error(req, 503, "not_durable", "out of memory", NULL);
+		return;
+	}
+	gw_http_suspend(req);
 }
 
 /* --- routing ------------------------------------------------------------- */
@@ -412,6 +566,23 @@ void gw_api_dispatch(struct gw_request *req)
 			post_report(req);
 		else
 			gw_http_reply_error(req, 405, "method_not_allowed", "use POST", NULL);
+		return;
+	}
+	if (strcmp(url, "/api/v1/overrides") == 0) {
+		if (get)
+			get_overrides(req);
+		else if (post)
+			post_override(req);
+		else
+			gw_http_reply_error(req, 405, "method_not_allowed", "use GET or POST",
+			                    NULL);
+		return;
+	}
+	if (strncmp(url, "/api/v1/overrides/", 18) == 0) {
+		if (strcmp(req->method, "DELETE") == 0)
+			delete_override(req, url + 18);
+		else
+			gw_http_reply_error(req, 405, "method_not_allowed", "use DELETE", NULL);
 		return;
 	}
 	if (strcmp(url, "/api/v1/oncall") == 0) {

@@ -237,8 +237,11 @@ static void on_sent(void *ctx, long status, const char *body, size_t len, const 
 
 static void try_send(struct gw_sms *sms, struct staff_line *l, int64_t now)
 {
-	if (l->n_flight || !l->n_items)
+	if (l->n_flight || !l->n_items) {
+		/* on_sent comes back here when the flight lands. */
+		l->next_try_ms = 0;
 		return;
+	}
 	int64_t at = allowed_at(sms, l, now);
 	if (at > now) {
 		l->next_try_ms = at;
@@ -296,7 +299,10 @@ static enum cl_err send_sms(void *ctx, const struct cl_outgoing *out)
 	it->acked = !out->t->taken_by[0];
 	snprintf(it->by, sizeof(it->by), "%s", by[0] ? display_name(sms, by) : "");
 	it->code = out->n->reply_code;
-	try_send(sms, l, cl_clock_now(&cl_clock_system));
+	/* Sent at the end of the loop pass, so everything this commit released
+	 * for the phone (the night's deferred tickets at opening) is one text. */
+	if (!l->next_try_ms)
+		l->next_try_ms = cl_clock_now(&cl_clock_system);
 	return CL_OK;
 }
 
@@ -433,7 +439,7 @@ static void on_action_done(void *ctx, const struct cl_action_answer *a)
 	free(p);
 }
 
-static void on_control_done(void *ctx, enum cl_err err)
+static void on_control_done(void *ctx, enum cl_err err, const struct cl_control *c)
 {
 	struct pending *p = ctx;
 	if (err != CL_OK) {
@@ -448,7 +454,7 @@ static void on_control_done(void *ctx, enum cl_err err)
 	free(p);
 }
 
-static void on_status_done(void *ctx, enum cl_err err)
+static void on_status_done(void *ctx, enum cl_err err, const struct cl_control *c)
 {
 	struct pending *p = ctx;
 	if (err == CL_OK)

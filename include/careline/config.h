@@ -13,8 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "careline/calendar.h"
 #include "careline/err.h"
 #include "careline/report.h"
+#include "careline/tz.h"
 
 struct cl_norm_rules;
 struct cl_texts;
@@ -77,39 +79,64 @@ struct cl_token {
 	char person[CL_ID_MAX]; /* worker tokens act as this person */
 };
 
-/* A weekly rotation: members take turns a week each, handing off at a
- * Copenhagen wall-clock weekday and time. The member on duty in the week that
- * contains anchor_day's handoff is members[0]. */
-struct cl_rotation {
+/* Who is on duty is primary or back-up. */
+enum cl_duty { CL_DUTY_PRIMARY, CL_DUTY_BACKUP, CL_DUTY__COUNT };
+const char *cl_duty_name(enum cl_duty d);
+
+/* A rotation layer: members take turns, each for one shift of `shift_min`
+ * wall-clock minutes (a day is 1440, a week 10080: DST does not shift the
+ * handoff's clock time), the first shift starting at `start` (Copenhagen
+ * wall-clock time). Optionally only inside `restrict_to` (e.g. evenings); a
+ * layer with a higher priority overrides lower ones whenever it has someone. */
+struct cl_layer {
+	char name[CL_ID_MAX];
+	enum cl_duty duty;
+	int priority;
 	char (*members)[CL_ID_MAX];
 	size_t n_members;
-	int handoff_wday;   /* 0 = Monday .. 6 = Sunday */
-	int handoff_minute; /* minutes after local midnight */
-	int64_t anchor_day; /* days since epoch of a date in members[0]'s first week */
+	int64_t shift_min;
+	struct cl_civil start;
+	bool restricted;
+	struct cl_hours restrict_to;
 };
 
 struct cl_team {
 	char id[CL_ID_MAX];
-	struct cl_rotation rotation;
-	char backup[CL_ID_MAX]; /* bagvagt */
-	char lead[CL_ID_MAX];   /* leader; may be empty */
+	struct cl_layer *layers; /* highest priority first */
+	size_t n_layers;
+	char lead[CL_ID_MAX]; /* leader; may be empty */
+	bool has_hours;       /* service hours set; else always open */
+	struct cl_hours hours;
 	char policy_id[CL_ID_MAX];
 	char policy_acute_id[CL_ID_MAX];
-	const struct cl_policy *policy;       /* P2/P3 */
-	const struct cl_policy *policy_acute; /* P0/P1; equals policy if not set */
+	char after_hours_id[CL_ID_MAX];
+	const struct cl_policy *policy;       /* P2/P3 in service hours */
+	const struct cl_policy *policy_acute; /* P0/P1 in service hours; = policy if not set */
+	const struct cl_policy *after_hours;  /* P0/P1 outside service hours (required
+	                                         with service hours); P2/P3 wait */
 };
 
-enum cl_target_kind { CL_TARGET_PRIMARY, CL_TARGET_BACKUP, CL_TARGET_LEAD, CL_TARGET_PERSON };
+enum cl_target_kind {
+	CL_TARGET_PRIMARY, /* the team's on-duty primary */
+	CL_TARGET_BACKUP,  /* the team's on-duty back-up */
+	CL_TARGET_LEAD,    /* the team's lead */
+	CL_TARGET_PERSON,  /* a named person */
+	CL_TARGET_ROLE,    /* everyone whose role is `person` (e.g. "lead") */
+};
 
 struct cl_target {
 	enum cl_target_kind kind;
-	char person[CL_ID_MAX]; /* CL_TARGET_PERSON only */
+	char person[CL_ID_MAX]; /* CL_TARGET_PERSON: the person; CL_TARGET_ROLE: the role */
 };
+
+/* Channels a step may use (bits); 0 = every contact the person has. */
+enum { CL_VIA_MQTT = 1, CL_VIA_SMS = 2 };
 
 struct cl_policy_step {
 	struct cl_target targets[CL_STEP_MAX_TARGETS];
 	size_t n_targets;
 	int64_t delay_ms; /* wait this long for an ack before the next step */
+	unsigned via;     /* CL_VIA_* bits, 0 = all */
 };
 
 /* Steps run in order, the whole list `repeat` more times, then the final
@@ -157,6 +184,8 @@ struct cl_config {
 	int64_t alert_expiry_s;
 	/* [sms] */
 	struct cl_sms_config sms;
+	/* [holidays] */
+	struct cl_holidays holidays;
 	/* [routing] */
 	char default_area_id[CL_ID_MAX];
 	const struct cl_area *default_area;

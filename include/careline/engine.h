@@ -11,7 +11,9 @@
  * final step (the back-up) is notified, and re-notified at its delay until
  * someone acknowledges. An ack starts the ack timeout for the urgency; when it
  * passes unanswered by a take, the ticket returns to notifying: the acker and
- * the current step are notified again.
+ * the current step are notified again. A ticket that arrives outside its
+ * team's service hours (P2/P3) is deferred: nobody is notified until its
+ * deadline, the next opening, when the escalation starts from step 0.
  */
 #ifndef CARELINE_ENGINE_H
 #define CARELINE_ENGINE_H
@@ -28,6 +30,8 @@ enum cl_esc_input {
 	CL_ESC_IN_ACK,     /* someone acknowledged */
 	CL_ESC_IN_DECLINE, /* declined: escalate now */
 	CL_ESC_IN_STOP,    /* taken or resolved: no more escalation */
+	CL_ESC_IN_DEFER,   /* outside service hours: wait (the caller sets due_ms to the
+	                      next opening); the DUE then starts the escalation */
 };
 
 struct cl_esc_plan {
@@ -36,6 +40,7 @@ struct cl_esc_plan {
 	bool ack_timed_out;                  /* the ticket goes acknowledged → notifying */
 	bool escalated;                      /* moved to a later step (record an escalate event) */
 	bool became_unhandled;               /* entered the final step for the first time */
+	bool started; /* a deferred escalation started: the ticket goes new → notifying */
 };
 
 /* Move t's escalation fields (phase, step, loop, due_ms, unhandled) for input

@@ -95,10 +95,12 @@ struct cl_job *cl_service_submit_action(struct cl_service *svc, struct cl_action
 /* --- channel bookkeeping (SMS) --------------------------------------------- */
 
 enum cl_control_kind {
-	CL_CONTROL_OPTOUT,        /* a number texted STOP: hash */
-	CL_CONTROL_BLOCK_CONTACT, /* a staff contact must not be used: person, channel, error */
-	CL_CONTROL_DELIVERY,      /* a provider's delivery report: channel, provider_id,
-				     delivery, error */
+	CL_CONTROL_OPTOUT,          /* a number texted STOP: hash */
+	CL_CONTROL_BLOCK_CONTACT,   /* a staff contact must not be used: person, channel, error */
+	CL_CONTROL_DELIVERY,        /* a provider's delivery report: channel, provider_id,
+	                               delivery, error */
+	CL_CONTROL_OVERRIDE_ADD,    /* a roster override: override (its id is set), actor */
+	CL_CONTROL_OVERRIDE_REMOVE, /* override.id */
 };
 
 struct cl_control {
@@ -109,22 +111,23 @@ struct cl_control {
 	char provider_id[96];
 	char delivery[16];
 	char error[32];
+	struct cl_override override;
+	char actor[CL_ID_MAX];
 };
 
-typedef void (*cl_control_done_fn)(void *ctx, enum cl_err err);
+/* c is the job's control, with results filled in (override.id). */
+typedef void (*cl_control_done_fn)(void *ctx, enum cl_err err, const struct cl_control *c);
 struct cl_job *cl_service_submit_control(struct cl_service *svc, const struct cl_control *c,
-					 cl_control_done_fn done, void *ctx);
+                                         cl_control_done_fn done, void *ctx);
 
 /* A keyed hash of a phone number (E.164), for lookups that never store it. */
-void cl_service_phone_hash(const struct cl_service *svc, const char *e164,
-			   unsigned char out[32]);
+void cl_service_phone_hash(const struct cl_service *svc, const char *e164, unsigned char out[32]);
 /* The configured person with this phone (compared by keyed hash), or NULL. */
-const struct cl_person *cl_service_person_by_phone(const struct cl_service *svc,
-						   const char *e164);
+const struct cl_person *cl_service_person_by_phone(const struct cl_service *svc, const char *e164);
 bool cl_service_sms_opted_out(struct cl_service *svc, const unsigned char hash[32]);
 /* The ticket and newest SMS alert behind person's reply code. */
 enum cl_err cl_service_sms_code(struct cl_service *svc, const char *person, int code,
-				char ref[CL_REF_MAX], int64_t *notification_id);
+                                char ref[CL_REF_MAX], int64_t *notification_id);
 /* person's only code that still waits for an answer; CL_ERR_NOTFOUND when
  * none, CL_ERR_CONFLICT when several (the reply must name one). */
 enum cl_err cl_service_sms_single_code(struct cl_service *svc, const char *person, int *code);
@@ -167,7 +170,7 @@ struct cl_send_outcome {
 	const char *provider_id; /* the provider's message id (for status hooks), or NULL */
 };
 void cl_service_send_outcome(struct cl_service *svc, int64_t notification_id,
-			     const struct cl_send_outcome *o);
+                             const struct cl_send_outcome *o);
 
 /* Register a sender (copied). At most 8. */
 enum cl_err cl_service_add_sender(struct cl_service *svc, const struct cl_sender *sender);
@@ -205,8 +208,12 @@ enum cl_err cl_service_ticket_events(struct cl_service *svc, const struct cl_tic
                                                 const char *note),
                                      void *ctx);
 
+/* Who is on duty for team at at_ms, layers and current overrides. */
 enum cl_err cl_service_oncall(struct cl_service *svc, const char *team, int64_t at_ms,
                               struct cl_oncall *out);
+/* The overrides that have not ended (team NULL: all teams). */
+void cl_service_overrides(struct cl_service *svc, const char *team,
+                          void (*fn)(void *ctx, const struct cl_override *o), void *ctx);
 
 /* False after a commit failed, until one succeeds again (readyz). */
 bool cl_service_durable(const struct cl_service *svc);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "careline/err.h"
+#include "careline/roster.h"
 #include "careline/ticket.h"
 
 struct cl_store;
@@ -204,6 +205,18 @@ enum cl_err cl_store_notifications_of_ticket(struct cl_store *s, int64_t ticket_
                                              void *ctx);
 /* counts[state] for every state. */
 enum cl_err cl_store_notification_counts(struct cl_store *s, int64_t counts[CL_NOTIF_STATE__COUNT]);
+
+/* --- roster overrides ------------------------------------------------------ */
+
+/* Insert o (sets o->id). */
+enum cl_err cl_store_override_insert(struct cl_store *s, struct cl_override *o,
+                                     const char *created_by, int64_t now);
+/* CL_ERR_NOTFOUND when there is no such override. */
+enum cl_err cl_store_override_delete(struct cl_store *s, int64_t id);
+/* Overrides that have not ended at now, by start. */
+enum cl_err cl_store_overrides_current(struct cl_store *s, int64_t now,
+                                       void (*fn)(void *ctx, const struct cl_override *o),
+                                       void *ctx);
 
 /* --- SMS: reply codes, follow-up sessions, opt-outs, blocked contacts ------- */
 

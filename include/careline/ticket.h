@@ -37,6 +37,7 @@ enum cl_ticket_event {
 	CL_TEV_TAKE,        /* the case is taken */
 	CL_TEV_RESOLVE,     /* closed with a reason */
 	CL_TEV_NOTE,        /* a worker's note; no state change */
+	CL_TEV_DEFER,       /* outside service hours: waits for the next opening */
 	CL_TEV__COUNT
 };
 
@@ -44,10 +45,11 @@ enum cl_ticket_kind { CL_TICKET_ANONYMOUS, CL_TICKET_NAMED };
 
 /* Where the ticket's escalation stands (columns of the ticket row). */
 enum cl_esc_phase {
-	CL_ESC_IDLE,  /* no deadline: taken, closed, or nothing left to do */
-	CL_ESC_STEP,  /* waiting for an ack on policy step `step` of loop `loop` */
-	CL_ESC_FINAL, /* the final step (back-up) repeats until someone acks */
-	CL_ESC_ACKED, /* acknowledged; due_ms is the ack timeout */
+	CL_ESC_IDLE,     /* no deadline: taken, closed, or nothing left to do */
+	CL_ESC_STEP,     /* waiting for an ack on policy step `step` of loop `loop` */
+	CL_ESC_FINAL,    /* the final step (back-up) repeats until someone acks */
+	CL_ESC_ACKED,    /* acknowledged; due_ms is the ack timeout */
+	CL_ESC_DEFERRED, /* waits for the team's next opening (due_ms); nobody notified yet */
 	CL_ESC_PHASE__COUNT
 };
 

@@ -67,20 +67,42 @@ static void test_config_default_loads(void **state)
 	assert_int_equal(cfg->n_teams, 1);
 	assert_ptr_equal(vest->team, team);
 	assert_ptr_equal(centrum->team, team);
-	assert_int_equal(team->rotation.n_members, 2);
-	assert_string_equal(team->rotation.members[0], "anna");
-	assert_string_equal(team->rotation.members[1], "bo");
-	assert_int_equal(team->rotation.handoff_wday, 0);
-	assert_int_equal(team->rotation.handoff_minute, 8 * 60);
-	assert_int_equal(team->rotation.anchor_day, cl_days_from_civil(2026, 1, 5));
-	assert_string_equal(team->backup, "carl");
+	/* Layers, highest priority first: the after-hours "vagt", then the
+	 * short form's weekly rotation (Monday 08:00 in the week of the
+	 * anchor) and fixed back-up. */
+	assert_int_equal(team->n_layers, 3);
+	const struct cl_layer *vagt = &team->layers[0], *rot = &team->layers[1],
+	                      *bak = &team->layers[2];
+	assert_string_equal(vagt->name, "vagt");
+	assert_int_equal(vagt->priority, 10);
+	assert_int_equal(vagt->duty, CL_DUTY_PRIMARY);
+	assert_true(vagt->restricted);
+	assert_int_equal(vagt->shift_min, 7 * 1440);
+	assert_string_equal(rot->name, "rotation");
+	assert_int_equal(rot->duty, CL_DUTY_PRIMARY);
+	assert_int_equal(rot->n_members, 2);
+	assert_string_equal(rot->members[0], "anna");
+	assert_string_equal(rot->members[1], "bo");
+	assert_int_equal(rot->start.year, 2026);
+	assert_int_equal(rot->start.month, 1);
+	assert_int_equal(rot->start.day, 5);
+	assert_int_equal(rot->start.hour, 8);
+	assert_false(rot->restricted);
+	assert_string_equal(bak->name, "backup");
+	assert_int_equal(bak->duty, CL_DUTY_BACKUP);
+	assert_string_equal(bak->members[0], "carl");
 	assert_string_equal(team->lead, "dorthe");
+	assert_true(team->has_hours);
+	assert_non_null(team->after_hours);
+	assert_string_equal(team->after_hours->id, "vagt");
+	assert_string_equal(team->policy_acute->id, "acute");
+	assert_true(cfg->holidays.grundlovsdag);
 
 	/* The policy: primary 120 s, primary 300 s, once more, then back-up. */
-	assert_int_equal(cfg->n_policies, 1);
+	assert_int_equal(cfg->n_policies, 3);
 	const struct cl_policy *p = team->policy;
 	assert_non_null(p);
-	assert_ptr_equal(team->policy_acute, p);
+	assert_ptr_not_equal(team->policy_acute, p);
 	assert_string_equal(p->id, "standard");
 	assert_int_equal(p->n_steps, 2);
 	assert_int_equal(p->steps[0].n_targets, 1);
@@ -98,7 +120,7 @@ static void test_config_default_loads(void **state)
 	assert_int_equal(p->ack_timeout_ms[CL_P3], 86400 * SEC);
 
 	/* People and their devices. */
-	assert_int_equal(cfg->n_persons, 5);
+	assert_int_equal(cfg->n_persons, 6);
 	const struct cl_person *jens = cl_config_person(cfg, "jens");
 	assert_non_null(jens);
 	assert_string_equal(jens->role, "caretaker");
@@ -106,7 +128,7 @@ static void test_config_default_loads(void **state)
 	assert_string_equal(cl_config_person(cfg, "dorthe")->role, "lead");
 	assert_string_equal(cl_config_person(cfg, "carl")->role, "worker");
 	assert_null(cl_config_person(cfg, "eve"));
-	assert_int_equal(cfg->n_devices, 5);
+	assert_int_equal(cfg->n_devices, 6);
 	const struct cl_device *d = cl_config_device(cfg, "anna-phone");
 	assert_non_null(d);
 	assert_string_equal(d->person, "anna");
@@ -200,8 +222,13 @@ static void test_config_small_config_loads(void **state)
 	char err[256] = "";
 	assert_int_equal(cl_config_load_string(ini, &cfg, err, sizeof(err)), CL_OK);
 	const struct cl_team *t = cl_config_team(cfg, "t1");
-	assert_int_equal(t->rotation.handoff_wday, 1);
-	assert_int_equal(t->rotation.handoff_minute, 7 * 60 + 30);
+	/* handoff tue 07:30 in the anchor's week. */
+	assert_int_equal(t->layers[0].start.hour, 7);
+	assert_int_equal(t->layers[0].start.minute, 30);
+	assert_int_equal(
+	    cl_weekday(cl_days_from_civil(t->layers[0].start.year, t->layers[0].start.month,
+	                                  t->layers[0].start.day)),
+	    1);
 	assert_string_equal(t->lead, "");
 	const struct cl_policy *p = t->policy;
 	assert_int_equal(p->steps[0].n_targets, 2);
@@ -269,9 +296,9 @@ static void test_config_team_with_unknown_policy(void **state)
 
 static void test_config_team_with_empty_rotation(void **state)
 {
-	expect_error(13, "rotation =", "line 13: ", "team t1: rotation is empty");
+	expect_error(13, "rotation =", "line 13: ", "team t1: nobody is ever primary");
 	/* No rotation key at all: the team's section is named. */
-	expect_error(13, "; no rotation", "line 12: ", "team t1: rotation is empty");
+	expect_error(13, "; no rotation", "line 12: ", "team t1: nobody is ever primary");
 }
 
 static void test_config_team_with_unknown_people(void **state)

@@ -193,7 +193,7 @@ static int setup(void **state)
 	start_service(true);
 
 	struct cl_oncall oc;
-	assert_int_equal(cl_roster_oncall_at(cl_config_team(fx.cfg, "t1"), T0, &oc), CL_OK);
+	assert_int_equal(cl_roster_oncall_at(cl_config_team(fx.cfg, "t1"), NULL, 0, T0, &oc), CL_OK);
 	fx.on_duty = oc.primary;
 	/* Nine weeks after anna's first week: bo's turn, carl behind him. */
 	assert_string_equal(fx.on_duty, "bo");
@@ -721,7 +721,7 @@ static void reload_with(const char *from, const char *to)
 	char err[256];
 	assert_int_equal(cl_config_load_string(ini, &fx.cfg, err, sizeof(err)), CL_OK);
 	struct cl_oncall oc;
-	assert_int_equal(cl_roster_oncall_at(cl_config_team(fx.cfg, "t1"), T0, &oc), CL_OK);
+	assert_int_equal(cl_roster_oncall_at(cl_config_team(fx.cfg, "t1"), NULL, 0, T0, &oc), CL_OK);
 	fx.on_duty = oc.primary; /* the old pointer went with the old config */
 	assert_int_equal(cl_store_open(fx.db, &fx.store), CL_OK);
 	start_service(true);

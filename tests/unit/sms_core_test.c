@@ -316,7 +316,7 @@ static void test_sms_core_permanent_failure_blocks_contact(void **state)
 static struct cl_job *control_job;
 static enum cl_err control_err = CL_ERR__COUNT;
 
-static void on_control(void *ctx, enum cl_err err)
+static void on_control(void *ctx, enum cl_err err, const struct cl_control *c)
 {
 	control_err = err;
 }

@@ -28,12 +28,12 @@
  * taken → closed; decline and ack timeout return to notifying; take and
  * resolve from any open state; notes everywhere. */
 static const int spec[CL_TICKET_STATE__COUNT][CL_TEV__COUNT] = {
-    /*       create notify escalate ack decline ack_timeout take resolve note */
-    [NEW] = {NEW, NTF, X, X, X, X, TKN, CLS, NEW},
-    [NTF] = {X, X, NTF, ACK, NTF, X, TKN, CLS, NTF},
-    [ACK] = {X, X, X, ACK, NTF, NTF, TKN, CLS, ACK},
-    [TKN] = {X, X, X, X, X, X, TKN, CLS, TKN},
-    [CLS] = {X, X, X, X, X, X, X, X, CLS},
+    /*       create notify escalate ack decline ack_timeout take resolve note defer */
+    [NEW] = {NEW, NTF, X, X, X, X, TKN, CLS, NEW, NEW},
+    [NTF] = {X, X, NTF, ACK, NTF, X, TKN, CLS, NTF, X},
+    [ACK] = {X, X, X, ACK, NTF, NTF, TKN, CLS, ACK, X},
+    [TKN] = {X, X, X, X, X, X, TKN, CLS, TKN, X},
+    [CLS] = {X, X, X, X, X, X, X, X, CLS, X},
 };
 
 /* A ticket in state s, held by holder when acknowledged or taken. */
