@@ -236,6 +236,7 @@ static enum cl_err run_one(struct cl_service *svc, int64_t ticket_id, int64_t no
 	const struct cl_policy *policy = escalate_policy_of(svc, &t);
 	if (!policy)
 		return CL_OK;
+	cl_metrics_observe_lateness(&svc->fx.delta, now - t.due_ms);
 	char prev_acker[CL_ID_MAX];
 	snprintf(prev_acker, sizeof(prev_acker), "%s", t.acked_by);
 	struct cl_esc_plan plan;

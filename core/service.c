@@ -257,6 +257,12 @@ static void metrics_add(struct cl_metrics *m, const struct cl_metrics *d)
 	m->escalations += d->escalations;
 	m->ack_timeouts += d->ack_timeouts;
 	m->ack_count += d->ack_count;
+	m->late_count += d->late_count;
+	m->late_ms_sum += d->late_ms_sum;
+	if (d->late_ms_max > m->late_ms_max)
+		m->late_ms_max = d->late_ms_max;
+	for (int b = 0; b < CL_METRICS_LATE_BUCKETS; b++)
+		m->late_buckets[b] += d->late_buckets[b];
 	m->ack_seconds_sum += d->ack_seconds_sum;
 	for (int b = 0; b < CL_METRICS_ACK_BUCKETS; b++)
 		m->ack_buckets[b] += d->ack_buckets[b];

@@ -147,6 +147,24 @@ static void metrics(struct gw_request *req)
 		        (unsigned long long)sm->send_failures, (unsigned long long)sm->refused,
 		        (unsigned long long)sm->bundled, (unsigned long long)sm->replies_dropped);
 	}
+	bprintf(&b, "# HELP careline_escalation_lateness_ms How late escalation deadlines fired.\n"
+	            "# TYPE careline_escalation_lateness_ms histogram\n");
+	cum = 0;
+	for (int i = 0; i < CL_METRICS_LATE_BUCKETS; i++) {
+		cum += m->late_buckets[i];
+		if (i < CL_METRICS_LATE_BUCKETS - 1)
+			bprintf(&b, "careline_escalation_lateness_ms_bucket{le=\"%lld\"} %llu\n",
+			        (long long)cl_metrics_late_bounds[i], (unsigned long long)cum);
+		else
+			bprintf(&b, "careline_escalation_lateness_ms_bucket{le=\"+Inf\"} %llu\n",
+			        (unsigned long long)cum);
+	}
+	bprintf(
+	    &b,
+	    "careline_escalation_lateness_ms_sum %.0f\ncareline_escalation_lateness_ms_count %llu\n"
+	    "# TYPE careline_escalation_lateness_ms_max gauge\n"
+	    "careline_escalation_lateness_ms_max %lld\n",
+	    m->late_ms_sum, (unsigned long long)m->late_count, (long long)m->late_ms_max);
 	bprintf(&b, "# TYPE careline_mqtt_connected gauge\ncareline_mqtt_connected %d\n",
 	        ctx->mqtt && gw_mqtt_connected(ctx->mqtt) ? 1 : 0);
 	gw_http_reply_text(req, 200, b.s, "text/plain; version=0.0.4");

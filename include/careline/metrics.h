@@ -15,6 +15,10 @@
 /* Upper bounds (seconds) of the time-to-ack buckets; the last is +Inf. */
 extern const double cl_metrics_ack_bounds[CL_METRICS_ACK_BUCKETS - 1];
 
+#define CL_METRICS_LATE_BUCKETS 8
+/* Upper bounds (milliseconds) of the escalation lateness buckets; last +Inf. */
+extern const int64_t cl_metrics_late_bounds[CL_METRICS_LATE_BUCKETS - 1];
+
 struct cl_metrics {
 	uint64_t reports[CL_CHANNEL__COUNT];    /* new tickets by channel */
 	uint64_t duplicates[CL_CHANNEL__COUNT]; /* reports answered from the original */
@@ -30,7 +34,14 @@ struct cl_metrics {
 	uint64_t ack_count;
 	double ack_seconds_sum;
 	uint64_t ack_buckets[CL_METRICS_ACK_BUCKETS]; /* non-cumulative */
+	/* how late escalation deadlines fired (ms after due) */
+	uint64_t late_count;
+	double late_ms_sum;
+	int64_t late_ms_max;
+	uint64_t late_buckets[CL_METRICS_LATE_BUCKETS]; /* non-cumulative */
 };
+
+void cl_metrics_observe_lateness(struct cl_metrics *m, int64_t late_ms);
 
 void cl_metrics_observe_ack(struct cl_metrics *m, double seconds);
 
