@@ -352,6 +352,107 @@ static void test_config_bad_values(void **state)
 	expect_error(1, "[http]\nmax_body = 12", "line 2: ", "max_body");
 }
 
+/* The base plus extra lines appended (new sections after the base). */
+static char *config_plus(const char *extra)
+{
+	static char s[8192];
+	snprintf(s, sizeof(s), "%s%s\n", config_with(0, NULL), extra);
+	return s;
+}
+
+static void test_config_layers_hours_holidays_and_steps(void **state)
+{
+	const char *extra = "[person erik]\n"
+	                    "role = lead\n"
+	                    "[team t1]\n"
+	                    "service_hours = mon-fri 08:00-16:00\n"
+	                    "after_hours = night\n"
+	                    "[layer t1/evening]\n"
+	                    "duty = primary\n"
+	                    "priority = 5\n"
+	                    "members = erik bo\n"
+	                    "shift = 12h\n"
+	                    "start = 2026-03-02 20:00\n"
+	                    "restrict = mon-fri 16:00-08:00\n"
+	                    "[layer t1/weekend]\n"
+	                    "duty = backup\n"
+	                    "priority = 3\n"
+	                    "members = anna\n"
+	                    "shift = 2d\n"
+	                    "restrict = sat-sun 00:00-24:00\n"
+	                    "[policy night]\n"
+	                    "step = primary 60 via=sms\n"
+	                    "step = primary,role:lead 60 via=mqtt,sms\n"
+	                    "final = backup 60\n"
+	                    "[holidays]\n"
+	                    "grundlovsdag = no\n"
+	                    "closed = 2026-12-29 2026-12-28\n";
+	struct cl_config *cfg = NULL;
+	char err[256] = "";
+	assert_int_equal(cl_config_load_string(config_plus(extra), &cfg, err, sizeof(err)), CL_OK);
+	const struct cl_team *t = cl_config_team(cfg, "t1");
+	/* evening (5), weekend (3), then the short form's rotation and backup (0). */
+	assert_int_equal(t->n_layers, 4);
+	assert_string_equal(t->layers[0].name, "evening");
+	assert_int_equal(t->layers[0].shift_min, 12 * 60);
+	assert_int_equal(t->layers[0].start.hour, 20);
+	assert_true(t->layers[0].restricted);
+	assert_false(t->layers[0].restrict_to.skip_holidays);
+	assert_string_equal(t->layers[1].name, "weekend");
+	assert_int_equal(t->layers[1].duty, CL_DUTY_BACKUP);
+	assert_int_equal(t->layers[1].shift_min, 2 * 1440);
+	assert_string_equal(t->layers[2].name, "rotation");
+	assert_string_equal(t->layers[3].name, "backup");
+	assert_true(t->has_hours);
+	assert_string_equal(t->after_hours->id, "night");
+	const struct cl_policy *night = t->after_hours;
+	assert_int_equal(night->steps[0].via, CL_VIA_SMS);
+	assert_int_equal(night->steps[1].via, CL_VIA_MQTT | CL_VIA_SMS);
+	assert_int_equal(night->steps[1].targets[1].kind, CL_TARGET_ROLE);
+	assert_string_equal(night->steps[1].targets[1].person, "lead");
+	assert_int_equal(night->final.via, 0);
+	assert_false(cfg->holidays.grundlovsdag);
+	assert_true(cfg->holidays.christmas_eve);
+	assert_int_equal(cfg->holidays.n_extra, 2);
+	assert_true(cfg->holidays.extra[0] < cfg->holidays.extra[1]); /* sorted */
+	cl_config_free(cfg);
+}
+
+static void expect_extra_error(const char *extra, const char *want_msg)
+{
+	struct cl_config *cfg = (struct cl_config *)&cfg;
+	char err[256] = "";
+	enum cl_err rc = cl_config_load_string(config_plus(extra), &cfg, err, sizeof(err));
+	if (rc != CL_ERR_CONFIG || !strstr(err, want_msg))
+		print_error("'%s': got rc=%d err='%s', want '%s'\n", extra, (int)rc, err, want_msg);
+	assert_int_equal(rc, CL_ERR_CONFIG);
+	assert_null(cfg);
+	assert_non_null(strstr(err, want_msg));
+	assert_int_equal(strncmp(err, "line ", 5), 0);
+}
+
+static void test_config_roster_errors(void **state)
+{
+	/* Service hours without anyone for acute reports outside them. */
+	expect_extra_error("[team t1]\nservice_hours = mon-fri 08:00-16:00\n",
+	                   "service_hours need an after_hours policy");
+	expect_extra_error("[team t1]\nservice_hours = weekdays 8-16\n", "service_hours like");
+	expect_extra_error("[team t1]\nafter_hours = nope\n", "unknown after_hours 'nope'");
+	expect_extra_error("[layer t9/x]\nduty = primary\n", "team t9 must come first");
+	expect_extra_error("[layer t1]\nduty = primary\n", "name it TEAM/LAYER");
+	expect_extra_error("[layer t1/x]\nduty = chief\n", "duty is primary or backup");
+	expect_extra_error("[layer t1/x]\nshift = 30m\n", "shift like");
+	expect_extra_error("[layer t1/x]\nshift = forever\n", "shift like");
+	expect_extra_error("[layer t1/x]\nstart = 2026-02-30 08:00\n", "start like");
+	expect_extra_error("[layer t1/x]\nrestrict = evenings\n", "restrict like");
+	expect_extra_error("[layer t1/x]\ncolour = red\n", "unknown key 'colour'");
+	expect_extra_error("[layer t1/x]\nmembers = anna zed\n", "unknown person 'zed'");
+	expect_extra_error("[holidays]\nclosed = christmas\n", "closed: dates like");
+	expect_extra_error("[holidays]\ngrundlovsdag = maybe\n", "yes or no");
+	expect_extra_error("[policy p2]\nstep = primary 60 via=pigeon\n", "step must be");
+	expect_extra_error("[policy p2]\nstep = role: 60\n", "step must be");
+}
+
 static void test_config_load_file(void **state)
 {
 	char path[] = "/tmp/careline-config-XXXXXX";
@@ -393,6 +494,8 @@ int main(void)
 	    cmocka_unit_test(test_config_policy_step_with_bad_target),
 	    cmocka_unit_test(test_config_unknown_default_area),
 	    cmocka_unit_test(test_config_bad_values),
+	    cmocka_unit_test(test_config_layers_hours_holidays_and_steps),
+	    cmocka_unit_test(test_config_roster_errors),
 	    cmocka_unit_test(test_config_load_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
