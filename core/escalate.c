@@ -188,9 +188,11 @@ enum cl_err escalate_carry_out(struct cl_service *svc, struct cl_ticket *t,
 	return err;
 }
 
-/* Persons alerted for a ticket, collected from its outbox rows. */
+/* Persons alerted for a ticket and the channels they were alerted on
+ * (CL_VIA_* bits), collected from its outbox rows. */
 struct alerted {
 	char ids[16][CL_ID_MAX];
+	unsigned via[16];
 	size_t n;
 	const char *skip;
 };
@@ -200,24 +202,32 @@ static void collect_alerted(void *ctx, const struct cl_notification *n)
 	struct alerted *a = ctx;
 	if (strcmp(n->kind, "alert") != 0 || strcmp(n->person, a->skip) == 0)
 		return;
+	unsigned via = strcmp(n->channel, "mqtt") == 0  ? CL_VIA_MQTT
+	               : strcmp(n->channel, "sms") == 0 ? CL_VIA_SMS
+	                                                : 0;
 	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->ids[i], n->person) == 0)
+		if (strcmp(a->ids[i], n->person) == 0) {
+			a->via[i] |= via;
 			return;
-	if (a->n < sizeof(a->ids) / sizeof(a->ids[0]))
+		}
+	if (a->n < sizeof(a->ids) / sizeof(a->ids[0])) {
+		a->via[a->n] = via;
 		snprintf(a->ids[a->n++], CL_ID_MAX, "%s", n->person);
+	}
 }
 
+/* The others are told on the channels their alerts went out on: an SMS-only
+ * lead hears who took it, an app-only alert gets no text message. */
 enum cl_err escalate_tell_others(struct cl_service *svc, const struct cl_ticket *t,
                                  const char *actor, int64_t now)
 {
 	struct alerted a = {.n = 0, .skip = actor};
 	enum cl_err err = cl_store_notifications_of_ticket(svc->store, t->id, collect_alerted, &a);
 	for (size_t i = 0; err == CL_OK && i < a.n; i++) {
-		const struct cl_device *devices[1];
-		/* Persons with no device were never reached; nothing to update. */
-		if (cl_config_person_devices(svc->cfg, a.ids[i], devices, 1) == 0)
+		/* Persons with no usable contact were never reached. */
+		if (a.via[i] == 0)
 			continue;
-		err = notify_person(svc, t, a.ids[i], "update", 0, now);
+		err = notify_person(svc, t, a.ids[i], "update", a.via[i], now);
 	}
 	return err;
 }
