@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "careline/calendar.h"
 #include "careline/log.h"
 #include "service_internal.h"
 
@@ -232,6 +233,40 @@ enum cl_err escalate_tell_others(struct cl_service *svc, const struct cl_ticket 
 	return err;
 }
 
+/* A P2/P3 ticket whose next deadline falls after the team has closed does
+ * not wake the acute function at night: it waits for the next opening (an
+ * acknowledgement's timeout moves there; an unanswered alert round starts
+ * again from the first step, for whoever is on duty then). True when it was
+ * paused (*err tells whether that was written). */
+static bool pause_until_opening(struct cl_service *svc, struct cl_ticket *t, int64_t now,
+                                enum cl_err *err)
+{
+	const struct cl_team *team = cl_config_team(svc->cfg, t->team);
+	*err = CL_OK;
+	if (t->urgency < CL_P2 || !team || !team->has_hours || t->phase == CL_ESC_DEFERRED ||
+	    cl_hours_open_at(&team->hours, &svc->cfg->holidays, now))
+		return false;
+	int64_t open = cl_hours_next_open(&team->hours, &svc->cfg->holidays, now);
+	if (open <= now)
+		return false;
+	char detail[64], until[32];
+	cl_time_format(open, until, sizeof(until));
+	snprintf(detail, sizeof(detail), "until=%s paused=1", until);
+	if (t->phase != CL_ESC_ACKED) {
+		t->phase = CL_ESC_DEFERRED;
+		t->step = 0;
+		t->loop = 0;
+	}
+	t->due_ms = open;
+	t->updated_ms = now;
+	*err = escalate_record(svc, t->id, CL_TEV_DEFER, t->state, t->state, "system", detail, now);
+	if (*err == CL_OK)
+		*err = cl_store_ticket_update(svc->store, t);
+	if (*err == CL_OK)
+		*err = fx_deadline(svc, t->id, open);
+	return true;
+}
+
 static enum cl_err run_one(struct cl_service *svc, int64_t ticket_id, int64_t now)
 {
 	struct cl_ticket t;
@@ -247,6 +282,8 @@ static enum cl_err run_one(struct cl_service *svc, int64_t ticket_id, int64_t no
 	if (!policy)
 		return CL_OK;
 	cl_metrics_observe_lateness(&svc->fx.delta, now - t.due_ms);
+	if (pause_until_opening(svc, &t, now, &err))
+		return err;
 	char prev_acker[CL_ID_MAX];
 	snprintf(prev_acker, sizeof(prev_acker), "%s", t.acked_by);
 	struct cl_esc_plan plan;

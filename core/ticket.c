@@ -46,8 +46,8 @@ static const char *const phase_names[CL_ESC_PHASE__COUNT] = {
 static const signed char next_state[CL_TICKET_STATE__COUNT][CL_TEV__COUNT] = {
     /*       create notify escalate ack decline ack_timeout take resolve note defer */
     [NEW] = {NEW, NTF, X, X, X, X, TKN, CLS, NEW, NEW},
-    [NTF] = {X, X, NTF, ACK, NTF, X, TKN, CLS, NTF, X},
-    [ACK] = {X, X, X, ACK, NTF, NTF, TKN, CLS, ACK, X},
+    [NTF] = {X, X, NTF, ACK, NTF, X, TKN, CLS, NTF, NTF},
+    [ACK] = {X, X, X, ACK, NTF, NTF, TKN, CLS, ACK, ACK},
     [TKN] = {X, X, X, X, X, X, TKN, CLS, TKN, X},
     [CLS] = {X, X, X, X, X, X, X, X, CLS, X},
 };

@@ -696,6 +696,44 @@ static void test_week_oncall_answers_with_source(void **state)
  * after, P1 goes to the evening function and P3 waits for Monday. A
  * ticket in flight at 16:00 reaches whoever the roster says at its next
  * step. */
+/* A P2/P3 still unanswered at closing does not wake the acute function at
+ * night: its next deadline after 16:00 pauses it until the opening, when it
+ * starts again from the first step for whoever is on duty; an acknowledged
+ * one keeps its acker until the morning, when the ack timeout returns it. */
+static void test_week_low_urgency_pauses_at_closing(void **state)
+{
+	struct answer b = report("2026-03-27 12:00", "pause-p2", TEXT_P2, CL_P2);
+	/* bo acknowledges the P2 but does not take it before closing. */
+	act_ok("2026-03-27 12:01", CL_ACTION_ACK, b.ref, "bo",
+	       alert_id(b.ref, "bo", "mqtt", 0, 0));
+	struct answer a = report("2026-03-27 15:59", "pause-p3", TEXT_P3, CL_P3);
+	CHECK_SENDS(a.ref, {"2026-03-27 15:59", "bo", "mqtt", "alert", 0, 0});
+
+	/* 16:04: the P3's step deadline falls after closing: paused. */
+	run_to("2026-03-27 16:04");
+	check_ticket(a.ref, CL_TICKET_NOTIFYING, CL_ESC_DEFERRED, 0, 0, "2026-03-30T06:00:00Z",
+	             false);
+	/* 16:01 (12:01 + 4 h): the P2's ack timeout would fire at night: it
+	 * moves to the opening, bo keeps it. */
+	check_ticket(b.ref, CL_TICKET_ACKNOWLEDGED, CL_ESC_ACKED, 0, 0, "2026-03-30T06:00:00Z",
+	             false);
+	run_to("2026-03-30 07:59:59");
+	CHECK_SENDS(a.ref, {"2026-03-27 15:59", "bo", "mqtt", "alert", 0, 0});
+	check_quiet("2026-03-27 16:05", "2026-03-30 07:59:59");
+
+	/* Monday 08:00: the P3 starts over for anna (her week); the P2's ack
+	 * timeout returns it to notifying, alerting bo (the acker) and anna. */
+	run_to("2026-03-30 08:00");
+	check_ticket(a.ref, CL_TICKET_NOTIFYING, CL_ESC_STEP, 0, 0, "2026-03-30 08:05", false);
+	CHECK_SENDS(a.ref, {"2026-03-27 15:59", "bo", "mqtt", "alert", 0, 0},
+	            {"2026-03-30 08:00", "anna", "mqtt", "alert", 0, 0});
+	check_ticket(b.ref, CL_TICKET_NOTIFYING, CL_ESC_STEP, 0, 0, "2026-03-30 08:05", false);
+	CHECK_EVENTS(a.ref, {"2026-03-27 15:59", "create", "reporter", "new", "new", "via=http"},
+	             {"2026-03-27 15:59", "notify", "system", "new", "notifying", NULL},
+	             {"2026-03-27 16:04", "defer", "system", "notifying", "notifying",
+	              "until=2026-03-30T06:00:00Z paused=1"});
+}
+
 static void test_week_friday_1559_vs_1601(void **state)
 {
 	struct answer a = report("2026-03-27 15:59", "fri-1559-p1", TEXT_P1, CL_P1);
@@ -1260,6 +1298,8 @@ int main(void)
 	cl_log_set_level(CL_LOG_ERROR);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_week_oncall_answers_with_source, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_week_low_urgency_pauses_at_closing, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_week_friday_1559_vs_1601, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_week_nights_weekend_and_dst_defer_to_monday, setup,
 	                                    teardown),
