@@ -830,8 +830,31 @@ static int set_layer(struct parse_ctx *p, const char *id, const char *name, cons
 			return fail(p, "layer %s: start like '2026-01-05 08:00' (Copenhagen time)",
 			            id);
 	} else if (strcmp(name, "restrict") == 0) {
-		if (cl_hours_parse(value, &l->restrict_to) != CL_OK)
-			return fail(p, "layer %s: restrict like 'mon-fri 16:00-08:00'", id);
+		/* "holidays" (or "helligdage") among the windows: whole closing
+		 * days too, so the acute function covers a weekday holiday. */
+		char windows[256] = "";
+		char copy[256];
+		if (!copy_str(copy, sizeof(copy), value))
+			return fail(p, "layer %s: restrict too long", id);
+		char *save = NULL;
+		for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+			while (*w == ' ')
+				w++;
+			size_t n = strlen(w);
+			while (n && w[n - 1] == ' ')
+				w[--n] = '\0';
+			if (strcmp(w, "holidays") == 0 || strcmp(w, "helligdage") == 0) {
+				l->on_holidays = true;
+				continue;
+			}
+			size_t used = strlen(windows);
+			snprintf(windows + used, sizeof(windows) - used, "%s%s", used ? ", " : "",
+			         w);
+		}
+		memset(&l->restrict_to, 0, sizeof(l->restrict_to));
+		if (windows[0] && cl_hours_parse(windows, &l->restrict_to) != CL_OK)
+			return fail(p, "layer %s: restrict like 'mon-fri 16:00-08:00, holidays'",
+			            id);
 		l->restrict_to.skip_holidays = false;
 		l->restricted = true;
 	} else {
@@ -1192,6 +1215,7 @@ static bool link_team(struct parse_ctx *p, struct cl_team *t, size_t index)
 	bool primary = false;
 	for (size_t k = 0; k < t->n_layers; k++) {
 		struct cl_layer *l = &t->layers[k];
+		l->holidays = &p->cfg->holidays;
 		char lid[2 * CL_ID_MAX];
 		snprintf(lid, sizeof(lid), "%s/%s", t->id, l->name);
 		for (size_t m = 0; m < l->n_members; m++) {

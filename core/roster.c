@@ -86,6 +86,8 @@ static int64_t handoff_at(int64_t s0, int64_t shift_s, int64_t k)
 	return cl_tz_cph_to_utc(&local);
 }
 
+static bool on_a_closing_day(const struct cl_layer *layer, int64_t at_ms);
+
 const char *cl_layer_member_at(const struct cl_layer *layer, int64_t at_ms, int64_t *start_ms,
                                int64_t *end_ms)
 {
@@ -96,7 +98,8 @@ const char *cl_layer_member_at(const struct cl_layer *layer, int64_t at_ms, int6
 	if (layer == NULL || layer->members == NULL || layer->n_members == 0 ||
 	    !layer_valid(layer) || at_ms < -AT_LIMIT_MS || at_ms > AT_LIMIT_MS)
 		return NULL;
-	if (layer->restricted && !cl_hours_open_at(&layer->restrict_to, NULL, at_ms)) {
+	if (layer->restricted && !cl_hours_open_at(&layer->restrict_to, NULL, at_ms) &&
+	    !on_a_closing_day(layer, at_ms)) {
 		/* The restricted-away interval: when it ends is cheap to say,
 		 * when it began is not. */
 		if (end_ms != NULL)
@@ -131,6 +134,17 @@ const char *cl_layer_member_at(const struct cl_layer *layer, int64_t at_ms, int6
 	return layer->members[floor_mod(k, (int64_t)layer->n_members)];
 }
 
+/* A layer restricted to "holidays" too covers whole closing days. */
+static bool on_a_closing_day(const struct cl_layer *layer, int64_t at_ms)
+{
+	if (!layer->on_holidays)
+		return false;
+	struct cl_civil local;
+	cl_tz_cph_from_utc(at_ms, &local);
+	return cl_holiday_is(layer->holidays,
+	                     cl_days_from_civil(local.year, local.month, local.day), NULL);
+}
+
 /* The highest-priority layer of duty d that has someone at at_ms. A
  * restricted layer's assignment ends when its window closes, if that comes
  * before the shift's end. */
@@ -145,7 +159,7 @@ static struct cl_duty_answer layer_answer(const struct cl_team *team, enum cl_du
 		const char *who = cl_layer_member_at(layer, at_ms, &start, &end);
 		if (who == NULL)
 			continue;
-		if (layer->restricted) {
+		if (layer->restricted && !on_a_closing_day(layer, at_ms)) {
 			int64_t close = cl_hours_next_close(&layer->restrict_to, NULL, at_ms);
 			if (close != 0 && close < end)
 				end = close;

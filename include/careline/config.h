@@ -98,6 +98,8 @@ struct cl_layer {
 	struct cl_civil start;
 	bool restricted;
 	struct cl_hours restrict_to;
+	bool on_holidays;                   /* restricted, and also whole closing days */
+	const struct cl_holidays *holidays; /* the configuration's, for on_holidays */
 };
 
 struct cl_team {

@@ -118,7 +118,7 @@ static const char week_ini[] =
     "members = erik\n"
     "shift = 1w\n"
     "start = 2026-01-05 16:00\n"
-    "restrict = mon-fri 16:00-08:00, sat-sun 00:00-24:00, mon 00:00-08:00\n"
+    "restrict = mon-fri 16:00-08:00, sat-sun 00:00-24:00, mon 00:00-08:00, holidays\n"
     "[layer ost/weekend]\n"
     "duty = backup\n"
     "priority = 10\n"
@@ -704,8 +704,7 @@ static void test_week_low_urgency_pauses_at_closing(void **state)
 {
 	struct answer b = report("2026-03-27 12:00", "pause-p2", TEXT_P2, CL_P2);
 	/* bo acknowledges the P2 but does not take it before closing. */
-	act_ok("2026-03-27 12:01", CL_ACTION_ACK, b.ref, "bo",
-	       alert_id(b.ref, "bo", "mqtt", 0, 0));
+	act_ok("2026-03-27 12:01", CL_ACTION_ACK, b.ref, "bo", alert_id(b.ref, "bo", "mqtt", 0, 0));
 	struct answer a = report("2026-03-27 15:59", "pause-p3", TEXT_P3, CL_P3);
 	CHECK_SENDS(a.ref, {"2026-03-27 15:59", "bo", "mqtt", "alert", 0, 0});
 
@@ -1004,9 +1003,18 @@ static void test_week_kristi_himmelfartsdag_defers_to_friday(void **state)
 	assert_int_equal(o.a.state, CL_TICKET_NEW);
 	check_ticket(o.ref, CL_TICKET_NEW, CL_ESC_DEFERRED, 0, 0, "2026-05-15T06:00:00Z", false);
 	check_ticket(p.ref, CL_TICKET_NEW, CL_ESC_DEFERRED, 0, 0, "2026-05-15T06:00:00Z", false);
+	/* An acute report on the holiday goes to the acute function (its layer
+	 * covers closing days), not the day rotation. */
+	check_oncall("2026-05-14 10:00", "erik", "aften", "dorthe", "bagvagt");
+	struct answer q = report("2026-05-14 10:00", "thu-1000-p1", TEXT_P1, CL_P1);
+	check_policy(q.ref, "vagt");
+	act_ok("2026-05-14 10:01", CL_ACTION_TAKE, q.ref, "erik",
+	       alert_id(q.ref, "erik", "mqtt", 0, 0));
+	CHECK_SENDS(q.ref, {"2026-05-14 10:00", "erik", "mqtt", "alert", 0, 0},
+	            {"2026-05-14 10:00", "erik", "sms", "alert", 0, 0});
 
 	run_to("2026-05-15 07:59:59");
-	check_quiet("2026-05-13 20:02:01", "2026-05-15 07:59:59");
+	check_quiet("2026-05-14 10:01:01", "2026-05-15 07:59:59");
 	run_to("2026-05-15 08:00");
 	const char *waiting[] = {m.ref, o.ref, p.ref};
 	for (size_t i = 0; i < 3; i++) {
