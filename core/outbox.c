@@ -61,6 +61,12 @@ static struct send_result *queue_result(struct cl_service *svc, int64_t id,
 		svc->results = r;
 		svc->cap_results = cap;
 	}
+	if (svc->n_results == 0)
+		svc->results_since = cl_clock_now(svc->clock);
+	/* Only confirmations wait for a commit to ride on; failures and
+	 * cancellations (rare, and they change what happens next) go at once. */
+	if (kind != SEND_DELIVERED)
+		svc->results_since = 0;
 	struct send_result *r = &svc->results[svc->n_results++];
 	memset(r, 0, sizeof(*r));
 	r->id = id;

@@ -37,6 +37,8 @@ enum cl_err cl_action_parse(const char *s, enum cl_action_kind *out)
 	return CL_ERR_INVALID;
 }
 
+#define RESULTS_WAIT_MS 1000
+
 static void rebuild_deadline(void *ctx, int64_t id, int64_t due_ms)
 {
 	struct cl_service *svc = ctx;
@@ -390,7 +392,11 @@ void cl_service_flush(struct cl_service *svc)
 	svc->queue_head = svc->queue_tail = NULL;
 	svc->queued = 0;
 
-	if (jobs || svc->n_results || escalation_due(svc, now)) {
+	/* Send results alone (PUBACKs, provider answers) do not cost an fsync of
+	 * their own until they have waited a while: losing them in a crash only
+	 * means a notification is sent again. */
+	bool results_due = svc->n_results && now - svc->results_since >= RESULTS_WAIT_MS;
+	if (jobs || results_due || escalation_due(svc, now)) {
 		fx_clear(svc);
 		enum cl_err err = cl_store_begin(svc->store);
 		if (err == CL_OK) {
@@ -439,9 +445,13 @@ int64_t cl_service_next_deadline(struct cl_service *svc)
 		next = a.due_ms;
 	if (has_b && (!next || b.due_ms < next))
 		next = b.due_ms;
-	/* Queued jobs and send results waiting to be written count as "now". */
-	if ((svc->queued || svc->n_results) && (!next || next > cl_clock_now(svc->clock)))
-		next = cl_clock_now(svc->clock);
+	/* Queued jobs are due now; send results ride on the next commit, or get
+	 * one of their own after RESULTS_WAIT_MS. */
+	int64_t now = cl_clock_now(svc->clock);
+	if (svc->queued && (!next || next > now))
+		next = now;
+	if (svc->n_results && (!next || next > svc->results_since + RESULTS_WAIT_MS))
+		next = svc->results_since + RESULTS_WAIT_MS;
 	return next;
 }
 

@@ -93,6 +93,7 @@ struct cl_service {
 
 	struct send_result *results;
 	size_t n_results, cap_results;
+	int64_t results_since; /* when the oldest unwritten result was queued */
 
 	struct effects fx;
 

@@ -411,7 +411,10 @@ static char *daemon_config(const struct bench_env *env, const char *extra_config
 	return b;
 }
 
-static void start_daemon(struct bench_env *env, const char *extra_config)
+/* Write the configuration, fork/exec the daemon and poll /readyz every
+ * poll_ms; returns the microseconds from just before the fork to the first
+ * 200. */
+static int64_t start_daemon(struct bench_env *env, const char *extra_config, int poll_ms)
 {
 	const char *bin = getenv("CARELINE_BIN");
 	if (!bin || !bin[0])
@@ -435,8 +438,9 @@ static void start_daemon(struct bench_env *env, const char *extra_config)
 	write_file(conf, text);
 	free(text);
 	char *argv[] = {abs_bin, "--config", conf, NULL};
+	int64_t t0 = bench_now_us();
 	env->daemon_pid = spawn(env->dir, log, argv);
-	for (int i = 0; i < 300; i++) {
+	while (bench_now_us() - t0 < 15000000) {
 		int st;
 		if (waitpid(env->daemon_pid, &st, WNOHANG) == env->daemon_pid) {
 			env->daemon_pid = 0;
@@ -445,11 +449,18 @@ static void start_daemon(struct bench_env *env, const char *extra_config)
 		}
 		if (port_open(env->http_port) &&
 		    bench_http_get(env->http_port, "/readyz", NULL) == 200)
-			return;
-		bench_sleep_ms(50);
+			return bench_now_us() - t0;
+		bench_sleep_ms(poll_ms);
 	}
 	show_log(log);
 	bench_fail("careline not ready after 15 s");
+}
+
+int64_t bench_daemon_start(struct bench_env *env, const char *extra_config, int poll_ms)
+{
+	if (env->daemon_pid > 0)
+		bench_fail("bench_daemon_start: the daemon runs");
+	return start_daemon(env, extra_config, poll_ms > 0 ? poll_ms : 1);
 }
 
 void bench_env_start(struct bench_env *env)
@@ -472,7 +483,7 @@ void bench_env_start_with(struct bench_env *env, const char *extra_config)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	mosquitto_lib_init();
 	start_broker(env);
-	start_daemon(env, extra_config);
+	start_daemon(env, extra_config, 50);
 }
 
 const char *bench_env_dir(const struct bench_env *env)
@@ -505,6 +516,11 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 {
 	remove(path);
 	return 0;
+}
+
+void bench_daemon_stop(struct bench_env *env)
+{
+	stop_process(&env->daemon_pid, "careline");
 }
 
 void bench_env_stop(struct bench_env *env)

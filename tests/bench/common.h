@@ -59,6 +59,14 @@ void bench_env_start_with(struct bench_env *env, const char *extra_config);
 /* SIGTERM the daemon and the broker, reap them, remove the dir (unless
  * $KEEP_BENCH_DIR is set). Safe to call twice. */
 void bench_env_stop(struct bench_env *env);
+/* Stop the daemon only (SIGTERM, reap); the broker, the directory, the key
+ * and the database stay, e.g. to fill the database behind its back. */
+void bench_daemon_stop(struct bench_env *env);
+/* Start the daemon again in env's directory (a fresh configuration with
+ * extra_config and a new HTTP port, as bench_env_start_with), polling /readyz
+ * every poll_ms; returns the microseconds from just before the fork to the
+ * first 200 (fails after 15 s). */
+int64_t bench_daemon_start(struct bench_env *env, const char *extra_config, int poll_ms);
 /* The directory for files that are not the daemon's (sqlite baselines). */
 const char *bench_env_dir(const struct bench_env *env);
 
