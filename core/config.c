@@ -53,6 +53,8 @@ struct parse_ctx {
 	size_t n_short;
 };
 
+static bool set_yes_no(const char *value, bool *out);
+
 static const char *const role_names[] = {"partner", "worker", "admin"};
 
 const char *cl_role_name(enum cl_role role)
@@ -366,6 +368,13 @@ static int set_mqtt(struct parse_ctx *p, const char *name, const char *value)
 	} else if (strcmp(name, "password") == 0) {
 		if (!copy_str(cfg->mqtt_password, sizeof(cfg->mqtt_password), value))
 			return fail(p, "password: too long");
+	} else if (strcmp(name, "require_sealed") == 0) {
+		if (!set_yes_no(value, &cfg->mqtt_require_sealed))
+			return fail(p, "require_sealed: yes or no");
+	} else if (strcmp(name, "accounts") == 0) {
+		if (strcmp(value, "dynsec") != 0 && strcmp(value, "none") != 0)
+			return fail(p, "accounts: dynsec or none");
+		copy_str(cfg->mqtt_accounts, sizeof(cfg->mqtt_accounts), value);
 	} else if (strcmp(name, "keepalive") == 0) {
 		if (!parse_long(value, 5, 3600, &v))
 			return fail(p, "keepalive: expected seconds 5..3600");
@@ -576,6 +585,10 @@ static int set_device(struct parse_ctx *p, const char *id, const char *name, con
 	if (strcmp(name, "person") == 0) {
 		if (!copy_id(d->person, sizeof(d->person), value))
 			return fail(p, "device %s: person is not an id", id);
+	} else if (strcmp(name, "pubkey") == 0) {
+		if (cl_crypto_key_from_base64(value, d->pubkey) != CL_OK)
+			return fail(p, "device %s: pubkey must be 32 bytes, base64", id);
+		d->has_pubkey = true;
 	} else {
 		return fail(p, "[device %s] unknown key '%s'", id, name);
 	}
@@ -1074,6 +1087,7 @@ static void set_defaults(struct cl_config *cfg)
 	cfg->mqtt_port = 1883;
 	copy_str(cfg->mqtt_client_id, sizeof(cfg->mqtt_client_id), "careline-gateway");
 	cfg->mqtt_keepalive_s = 30;
+	copy_str(cfg->mqtt_accounts, sizeof(cfg->mqtt_accounts), "none");
 	cfg->outbox_retry_base_ms = 1000;
 	cfg->outbox_retry_cap_ms = 300000;
 	cfg->alert_expiry_s = 3600;

@@ -51,6 +51,28 @@ void control_apply(struct cl_service *svc, struct cl_job *job, int64_t now)
 	case CL_CONTROL_OVERRIDE_ADD:
 		err = add_override(svc, c, now);
 		break;
+	case CL_CONTROL_DEVICE_ADD:
+		if (!cl_config_person(svc->cfg, c->device.person))
+			err = CL_ERR_INVALID;
+		else if (cl_service_device(svc, c->device.id))
+			err = CL_ERR_CONFLICT;
+		else
+			err = cl_store_device_insert(svc->store, &c->device, now);
+		if (err == CL_OK) {
+			svc->devices_dirty = true;
+			cl_info("device.added", "device=%s person=%s sealed=%d by=%s", c->device.id,
+			        c->device.person, c->device.has_pubkey,
+			        c->actor[0] ? c->actor : "-");
+		}
+		break;
+	case CL_CONTROL_DEVICE_REVOKE:
+		err = cl_store_device_revoke(svc->store, c->device.id, now);
+		if (err == CL_OK) {
+			svc->devices_dirty = true;
+			cl_warn("device.revoked", "device=%s by=%s", c->device.id,
+			        c->actor[0] ? c->actor : "-");
+		}
+		break;
 	case CL_CONTROL_OVERRIDE_REMOVE:
 		err = cl_store_override_delete(svc->store, c->override.id);
 		if (err == CL_OK) {

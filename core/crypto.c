@@ -30,6 +30,7 @@ enum subkey_id {
 	SUBKEY_FIELD = 1,
 	SUBKEY_HASH = 2,
 	SUBKEY_REF = 3,
+	SUBKEY_BOX = 4, /* seed of careline's crypto_box keypair (sealed reports) */
 };
 
 _Static_assert(CL_CRYPTO_KEY_BYTES == crypto_kdf_KEYBYTES, "master key is a kdf key");
@@ -43,6 +44,8 @@ struct cl_crypto {
 	unsigned char field_key[CL_CRYPTO_KEY_BYTES];
 	unsigned char hash_key[CL_CRYPTO_KEY_BYTES];
 	unsigned char ref_key[CL_CRYPTO_KEY_BYTES];
+	unsigned char box_pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char box_sk[crypto_box_SECRETKEYBYTES];
 	uint32_t key_id;
 	int locked;
 	/* Nonces: a random 16-byte prefix per process and a 64-bit counter.
@@ -98,6 +101,14 @@ enum cl_err cl_crypto_from_key(const unsigned char key[CL_CRYPTO_KEY_BYTES], uin
 		cl_crypto_free(c);
 		return CL_ERR_CRYPTO;
 	}
+	unsigned char seed[crypto_box_SEEDBYTES];
+	if (crypto_kdf_derive_from_key(seed, sizeof(seed), SUBKEY_BOX, KDF_CONTEXT, key) != 0 ||
+	    crypto_box_seed_keypair(c->box_pk, c->box_sk, seed) != 0) {
+		sodium_memzero(seed, sizeof(seed));
+		cl_crypto_free(c);
+		return CL_ERR_CRYPTO;
+	}
+	sodium_memzero(seed, sizeof(seed));
 	*out = c;
 	return CL_OK;
 }
@@ -407,4 +418,66 @@ void cl_crypto_digest(const void *data, size_t len, unsigned char out[CL_CRYPTO_
 const unsigned char *cl_crypto_ref_key(const struct cl_crypto *c)
 {
 	return c->ref_key;
+}
+
+/* --- sealed boxes (crypto_box_seal) ---------------------------------------- */
+
+void cl_crypto_box_public(const struct cl_crypto *c, unsigned char pk[CL_CRYPTO_BOX_KEY_BYTES])
+{
+	memcpy(pk, c->box_pk, CL_CRYPTO_BOX_KEY_BYTES);
+}
+
+enum cl_err cl_crypto_box_seal_to(const unsigned char pk[CL_CRYPTO_BOX_KEY_BYTES], const void *msg,
+                                  size_t len, unsigned char *out)
+{
+	if (sodium_ready() != CL_OK || crypto_box_seal(out, msg, (unsigned long long)len, pk) != 0)
+		return CL_ERR_CRYPTO;
+	return CL_OK;
+}
+
+enum cl_err cl_crypto_box_open(const struct cl_crypto *c, const unsigned char *box, size_t len,
+                               unsigned char *out)
+{
+	if (len < crypto_box_SEALBYTES ||
+	    crypto_box_seal_open(out, box, (unsigned long long)len, c->box_pk, c->box_sk) != 0)
+		return CL_ERR_CRYPTO;
+	return CL_OK;
+}
+
+enum cl_err cl_crypto_key_from_base64(const char *b64, unsigned char key[32])
+{
+	size_t n = 0;
+	if (!b64 ||
+	    sodium_base642bin(key, 32, b64, strlen(b64), " \t\n", &n, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    n != 32)
+		return CL_ERR_INVALID;
+	return CL_OK;
+}
+
+void cl_crypto_key_to_base64(const unsigned char key[32], char out[CL_CRYPTO_KEY_B64])
+{
+	sodium_bin2base64(out, CL_CRYPTO_KEY_B64, key, 32, sodium_base64_VARIANT_ORIGINAL);
+}
+
+enum cl_err cl_crypto_base64_decode(const char *b64, unsigned char *out, size_t max, size_t *len)
+{
+	if (sodium_ready() != CL_OK || sodium_base642bin(out, max, b64, strlen(b64), " \t\n", len,
+	                                                 NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+		return CL_ERR_INVALID;
+	return CL_OK;
+}
+
+char *cl_crypto_base64_encode(const unsigned char *bin, size_t len)
+{
+	size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(n);
+	if (s)
+		sodium_bin2base64(s, n, bin, len, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
+
+void cl_crypto_wipe(void *p, size_t n)
+{
+	sodium_memzero(p, n);
 }

@@ -128,9 +128,9 @@ static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket 
                                  const char *person, const char *kind, unsigned via, int64_t now)
 {
 	const struct cl_device *devices[MAX_DEVICES_PER_PERSON];
-	size_t n = via && !(via & CL_VIA_MQTT) ? 0
-	                                       : cl_config_person_devices(svc->cfg, person, devices,
-	                                                                  MAX_DEVICES_PER_PERSON);
+	size_t n = via && !(via & CL_VIA_MQTT)
+	               ? 0
+	               : cl_service_person_devices(svc, person, devices, MAX_DEVICES_PER_PERSON);
 	bool sms = (!via || (via & CL_VIA_SMS)) && sms_contact(svc, person);
 	struct cl_notification row = {
 	    .ticket_id = t->id,

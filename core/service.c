@@ -77,6 +77,8 @@ enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
 	}
 	enum cl_err err = service_load_overrides(svc, cl_clock_now(clock));
 	if (err == CL_OK)
+		err = service_load_devices(svc);
+	if (err == CL_OK)
 		err = cl_store_tickets_with_deadline(store, rebuild_deadline, svc);
 	if (err == CL_OK)
 		err = outbox_rebuild(svc);
@@ -117,6 +119,7 @@ void cl_service_free(struct cl_service *svc)
 	free(svc->popped);
 	free(svc->phones);
 	free(svc->overrides);
+	free(svc->devices);
 	free(svc);
 }
 
@@ -413,6 +416,8 @@ void cl_service_flush(struct cl_service *svc)
 			svc->last_commit_failed = false;
 			if (svc->overrides_dirty && service_load_overrides(svc, now) != CL_OK)
 				cl_error("roster.reload_failed", "%s", "");
+			if (svc->devices_dirty && service_load_devices(svc) != CL_OK)
+				cl_error("devices.reload_failed", "%s", "");
 			svc->metrics.batched_jobs += n_jobs;
 		} else {
 			/* Nothing is durable: every job is told to retry. */
@@ -429,6 +434,7 @@ void cl_service_flush(struct cl_service *svc)
 		}
 		svc->n_popped = 0;
 		svc->overrides_dirty = false;
+		svc->devices_dirty = false;
 		fx_clear(svc);
 		answer_jobs(jobs);
 	}
@@ -622,6 +628,74 @@ enum cl_err service_load_overrides(struct cl_service *svc, int64_t now)
 	svc->overrides = l.v;
 	svc->n_overrides = l.n;
 	return CL_OK;
+}
+
+struct device_list {
+	struct cl_device *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+static void collect_device(void *ctx, const struct cl_device *d)
+{
+	struct device_list *l = ctx;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct cl_device *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			l->nomem = true;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *d;
+}
+
+enum cl_err service_load_devices(struct cl_service *svc)
+{
+	struct device_list l = {0};
+	enum cl_err err = cl_store_devices_all(svc->store, collect_device, &l);
+	if (err == CL_OK && l.nomem)
+		err = CL_ERR_NOMEM;
+	if (err != CL_OK) {
+		free(l.v);
+		return err;
+	}
+	free(svc->devices);
+	svc->devices = l.v;
+	svc->n_devices = l.n;
+	return CL_OK;
+}
+
+const struct cl_device *cl_service_device(struct cl_service *svc, const char *id)
+{
+	const struct cl_device *d = cl_config_device(svc->cfg, id);
+	if (d)
+		return d;
+	for (size_t i = 0; i < svc->n_devices; i++)
+		if (strcmp(svc->devices[i].id, id) == 0)
+			return &svc->devices[i];
+	return NULL;
+}
+
+size_t cl_service_person_devices(struct cl_service *svc, const char *person,
+                                 const struct cl_device **out, size_t max)
+{
+	size_t n = cl_config_person_devices(svc->cfg, person, out, max);
+	for (size_t i = 0; i < svc->n_devices && n < max; i++)
+		if (!svc->devices[i].revoked && strcmp(svc->devices[i].person, person) == 0)
+			out[n++] = &svc->devices[i];
+	return n;
+}
+
+void cl_service_devices(struct cl_service *svc, void (*fn)(void *ctx, const struct cl_device *d),
+                        void *ctx)
+{
+	for (size_t i = 0; i < svc->cfg->n_devices; i++)
+		fn(ctx, &svc->cfg->devices[i]);
+	for (size_t i = 0; i < svc->n_devices; i++)
+		fn(ctx, &svc->devices[i]);
 }
 
 enum cl_err cl_service_oncall(struct cl_service *svc, const char *team, int64_t at_ms,

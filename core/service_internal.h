@@ -108,6 +108,11 @@ struct cl_service {
 	size_t n_overrides;
 	bool overrides_dirty; /* changed in this flush: reload after commit */
 
+	/* devices registered at run time (mirror of the device table) */
+	struct cl_device *devices;
+	size_t n_devices;
+	bool devices_dirty;
+
 	/* keyed hashes of the configured people's phones */
 	struct phone_entry {
 		unsigned char hash[32];
@@ -129,8 +134,9 @@ void intake_report(struct cl_service *svc, struct cl_job *job, int64_t now);
 
 /* actions.c: one action inside the open transaction. */
 void control_apply(struct cl_service *svc, struct cl_job *job, int64_t now);
-/* Reload the overrides cache from the database. */
+/* Reload the overrides / devices cache from the database. */
 enum cl_err service_load_overrides(struct cl_service *svc, int64_t now);
+enum cl_err service_load_devices(struct cl_service *svc);
 void action_apply(struct cl_service *svc, struct cl_job *job, int64_t now);
 
 /* Remember a consumed deadline until the flush commits. */

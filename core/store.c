@@ -114,6 +114,10 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_OVERRIDE_DELETE] = "DELETE FROM shift_override WHERE id = ?1",
     [ST_OVERRIDES_CURRENT] = "SELECT id, team, duty, person, replaces, start_at, end_at, note"
                              " FROM shift_override WHERE end_at > ?1 ORDER BY start_at, id",
+    [ST_DEVICE_INSERT] = "INSERT INTO device (id, person, pubkey, created_at)"
+                         " VALUES (?1, ?2, ?3, ?4)",
+    [ST_DEVICE_REVOKE] = "UPDATE device SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+    [ST_DEVICES_ALL] = "SELECT id, person, pubkey, created_at, revoked_at FROM device ORDER BY id",
     [ST_NOTIF_PENDING] = "SELECT id, next_attempt_at FROM notification WHERE state = 'pending'",
     [ST_NOTIF_OF_TICKET] =
         "SELECT " STORE_NOTIF_COLS " FROM notification WHERE ticket_id = ? ORDER BY id",

@@ -1,7 +1,8 @@
 /*
- * core/store_roster.c owns the shift_override table: one-off roster
- * overrides made through the API, read back at start and after each change
- * so the in-memory roster and the database never disagree.
+ * core/store_roster.c owns the tables of who is where at run time: the
+ * shift_override table (one-off roster overrides made through the API) and
+ * the device table (devices registered with carelinectl), both read back at
+ * start and after each change so memory and the database never disagree.
  */
 #include <string.h>
 
@@ -67,5 +68,58 @@ enum cl_err cl_store_overrides_current(struct cl_store *s, int64_t now,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_fail(s, "overrides.current", rc);
+	return CL_OK;
+}
+
+enum cl_err cl_store_device_insert(struct cl_store *s, const struct cl_device *d, int64_t now)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_DEVICE_INSERT);
+	if (!st)
+		return CL_ERR_STORAGE;
+	store_bind_text(st, 1, d->id);
+	store_bind_text(st, 2, d->person);
+	struct cl_blob pk = {d->has_pubkey ? d->pubkey : NULL, sizeof(d->pubkey)};
+	store_bind_blob(st, 3, pk);
+	sqlite3_bind_int64(st, 4, now);
+	return store_exec_stmt(s, st, "device.insert");
+}
+
+enum cl_err cl_store_device_revoke(struct cl_store *s, const char *id, int64_t now)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_DEVICE_REVOKE);
+	if (!st)
+		return CL_ERR_STORAGE;
+	store_bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	enum cl_err err = store_exec_stmt(s, st, "device.revoke");
+	if (err == CL_OK && sqlite3_changes(s->db) == 0)
+		return CL_ERR_NOTFOUND;
+	return err;
+}
+
+enum cl_err cl_store_devices_all(struct cl_store *s,
+                                 void (*fn)(void *ctx, const struct cl_device *d), void *ctx)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_DEVICES_ALL);
+	if (!st)
+		return CL_ERR_STORAGE;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cl_device d;
+		memset(&d, 0, sizeof(d));
+		store_col_text(st, 0, d.id, sizeof(d.id));
+		store_col_text(st, 1, d.person, sizeof(d.person));
+		struct cl_blob pk = store_col_blob(st, 2);
+		if (pk.len == sizeof(d.pubkey)) {
+			memcpy(d.pubkey, pk.data, pk.len);
+			d.has_pubkey = true;
+		}
+		d.created_ms = sqlite3_column_int64(st, 3);
+		d.revoked = sqlite3_column_type(st, 4) != SQLITE_NULL;
+		fn(ctx, &d);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, "devices.all", rc);
 	return CL_OK;
 }

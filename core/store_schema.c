@@ -132,6 +132,15 @@ const char *const store_migrations[] = {
     " created_at INTEGER NOT NULL,"
     " CHECK (end_at > start_at));"
     "CREATE INDEX shift_override_end ON shift_override(end_at);",
+
+    /* 4: devices registered at run time (carelinectl device add): their
+     * owner and public key; revoked ones are kept, marked. */
+    "CREATE TABLE device ("
+    " id TEXT PRIMARY KEY,"
+    " person TEXT NOT NULL,"
+    " pubkey BLOB,"
+    " created_at INTEGER NOT NULL,"
+    " revoked_at INTEGER);",
 };
 
 const int store_migration_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

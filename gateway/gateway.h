@@ -25,6 +25,7 @@ struct gw_sms;
 struct gw_ctx {
 	const struct cl_config *cfg;
 	struct cl_service *svc;
+	const struct cl_crypto *crypto; /* careline's box key: sealed reports, key show */
 	struct cl_loop *loop;
 	struct gw_http *http;  /* TCP API */
 	struct gw_http *admin; /* Unix socket API for carelinectl */
@@ -45,7 +46,44 @@ int gw_http_port(const struct gw_http *http);
 
 enum cl_err gw_mqtt_start(struct gw_ctx *ctx, struct gw_mqtt **out);
 void gw_mqtt_stop(struct gw_mqtt *mqtt);
+/* Connected and, with accounts = dynsec, holding its role: ready to serve. */
 bool gw_mqtt_connected(const struct gw_mqtt *mqtt);
+
+/* What happened to device traffic (/metrics). */
+struct gw_mqtt_metrics {
+	uint64_t reports;         /* reports handed to the core */
+	uint64_t actions;         /* actions handed to the core */
+	uint64_t queue_requests;  /* team views answered */
+	uint64_t sealed_in;       /* sealed payloads opened */
+	uint64_t sealed_out;      /* inbox messages sealed to a device key */
+	uint64_t malformed;       /* not a JSON object */
+	uint64_t invalid;         /* a JSON object with a bad field */
+	uint64_t too_large;       /* over the size cap */
+	uint64_t unknown_device;  /* a topic naming no device careline knows */
+	uint64_t revoked;         /* from a revoked device */
+	uint64_t bad_seal;        /* a box that does not open */
+	uint64_t sealed_required; /* plain report refused ([mqtt] require_sealed) */
+	uint64_t action_replays;  /* actions that changed nothing (repeats) */
+	uint64_t devices_online;  /* gauge: devices whose retained status is online */
+};
+const struct gw_mqtt_metrics *gw_mqtt_metrics(const struct gw_mqtt *mqtt);
+
+/* A device's presence: its retained status as last seen (false when none). */
+bool gw_mqtt_presence(const struct gw_mqtt *mqtt, const char *device, bool *online,
+                      int64_t *since_ms);
+
+/* Broker accounts of devices ([mqtt] accounts = dynsec). done is called once,
+ * within 5 s, error NULL on success ("timeout" when the broker did not
+ * answer). The functions return false, without calling done, when accounts
+ * are not managed or the broker is not connected. */
+typedef void (*gw_account_done_fn)(void *ctx, bool ok, const char *error);
+bool gw_mqtt_manages_accounts(const struct gw_mqtt *mqtt);
+bool gw_mqtt_account_create(struct gw_mqtt *mqtt, const char *device, const char *password,
+                            gw_account_done_fn done, void *ctx);
+bool gw_mqtt_account_disable(struct gw_mqtt *mqtt, const char *device, gw_account_done_fn done,
+                             void *ctx);
+/* Undo a create (careline could not store the device); no answer. */
+void gw_mqtt_account_delete(struct gw_mqtt *mqtt, const char *device);
 
 /* --- SMS ------------------------------------------------------------------- */
 
@@ -100,6 +138,10 @@ json_t *gw_payload_receipt(const struct cl_config *cfg, const char *report_id,
 json_t *gw_payload_ack_result(const struct cl_action_answer *a, const char *ticket_ref);
 json_t *gw_payload_error(const char *report_id, const char *code, const char *message);
 /* {"type": "alerts", "alerts": [...]} from items of type "alert" (takes them). */
+/* Add the report's text and address to an alert (a json_t *, first report
+ * only): for alerts sealed to a device key. A cl_service_ticket_reports
+ * callback. */
+void gw_payload_alert_detail(void *alert, const struct cl_report_view *v);
 json_t *gw_payload_bundle(const char *type, json_t **items, size_t n);
 
 #endif

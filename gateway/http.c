@@ -69,6 +69,26 @@ void gw_http_reply_error(struct gw_request *req, unsigned status, const char *co
 	gw_http_reply_json(req, status, gw_json_error(code, message, by));
 }
 
+json_t *gw_http_parse_body(struct gw_request *req)
+{
+	json_error_t jerr;
+	json_t *o =
+	    req->body ? json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+	if (!o) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "malformed JSON: %s",
+		         req->body ? jerr.text : "empty body");
+		gw_http_reply_error(req, 400, "malformed_json", msg, NULL);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		gw_http_reply_error(req, 400, "invalid", "the body must be a JSON object", NULL);
+		return NULL;
+	}
+	return o;
+}
+
 void gw_http_suspend(struct gw_request *req)
 {
 	MHD_suspend_connection(req->conn);
@@ -180,7 +200,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (req->too_big)
 			gw_http_reply_error(req, 413, "too_large", "request body over the size cap",
 			                    NULL);
-		else if (!gw_ops_dispatch(req) && !gw_sms_dispatch(req))
+		else if (!gw_ops_dispatch(req) && !gw_sms_dispatch(req) &&
+		         !gw_devices_dispatch(req))
 			gw_api_dispatch(req);
 	}
 	if (!req->ready)

@@ -30,26 +30,6 @@ static bool require(struct gw_request *req, bool ok_for_partner)
 	return true;
 }
 
-static json_t *parse_body(struct gw_request *req)
-{
-	json_error_t jerr;
-	json_t *o =
-	    req->body ? json_loadb(req->body, req->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-	if (!o) {
-		char msg[200];
-		snprintf(msg, sizeof(msg), "malformed JSON: %s",
-		         req->body ? jerr.text : "empty body");
-		gw_http_reply_error(req, 400, "malformed_json", msg, NULL);
-		return NULL;
-	}
-	if (!json_is_object(o)) {
-		json_decref(o);
-		gw_http_reply_error(req, 400, "invalid", "the body must be a JSON object", NULL);
-		return NULL;
-	}
-	return o;
-}
-
 static const char *person_lang(const struct cl_config *cfg, const char *person)
 {
 	const struct cl_person *p = person && person[0] ? cl_config_person(cfg, person) : NULL;
@@ -78,7 +58,7 @@ static void post_report(struct gw_request *req)
 {
 	if (!require(req, true))
 		return;
-	json_t *o = parse_body(req);
+	json_t *o = gw_http_parse_body(req);
 	if (!o)
 		return;
 	struct cl_report r;
@@ -300,7 +280,7 @@ static void post_action(struct gw_request *req, const char *ref, const char *ver
 		gw_http_reply_error(req, 404, "not_found", "unknown action", NULL);
 		return;
 	}
-	json_t *o = req->len ? parse_body(req) : json_object();
+	json_t *o = req->len ? gw_http_parse_body(req) : json_object();
 	if (!o)
 		return;
 	json_t *by = json_object_get(o, "by");
@@ -495,7 +475,7 @@ static void post_override(struct gw_request *req)
 {
 	if (!may_change_roster(req))
 		return;
-	json_t *o = parse_body(req);
+	json_t *o = gw_http_parse_body(req);
 	if (!o)
 		return;
 	struct cl_control c = {.kind = CL_CONTROL_OVERRIDE_ADD};

@@ -1,8 +1,9 @@
 /*
  * gateway/http_internal.h: the request object and response helpers shared by
  * gateway/http.c (libmicrohttpd plumbing: bodies, size caps, suspend/resume),
- * gateway/http_api.c (the /api/v1 routes) and gateway/http_ops.c (healthz,
- * readyz, metrics). Nothing outside these three files includes it.
+ * gateway/http_api.c (the /api/v1 routes), gateway/http_devices.c (device
+ * registry, careline's public key) and gateway/http_ops.c (healthz, readyz,
+ * metrics), and gateway/sms.c for its webhooks.
  */
 #ifndef CARELINE_HTTP_INTERNAL_H
 #define CARELINE_HTTP_INTERNAL_H
@@ -57,6 +58,8 @@ void gw_http_reply_error(struct gw_request *req, unsigned status, const char *co
 /* Takes text (malloc'ed). */
 void gw_http_reply_text(struct gw_request *req, unsigned status, char *text,
                         const char *content_type);
+/* The body as a JSON object, or NULL after answering 400. Caller decrefs. */
+json_t *gw_http_parse_body(struct gw_request *req);
 /* Park the request until gw_http_resume (after the commit). */
 void gw_http_suspend(struct gw_request *req);
 void gw_http_resume(struct gw_request *req);
@@ -70,6 +73,8 @@ bool gw_sms_dispatch(struct gw_request *req);
 
 /* http_api.c: route a complete request. */
 void gw_api_dispatch(struct gw_request *req);
+/* http_devices.c: /api/v1/devices, /api/v1/key; false if url is neither. */
+bool gw_devices_dispatch(struct gw_request *req);
 /* http_ops.c: /healthz, /readyz, /metrics; false if url is not one of them. */
 bool gw_ops_dispatch(struct gw_request *req);
 

@@ -41,6 +41,28 @@ static void bprintf(struct buf *b, const char *fmt, ...)
 	}
 }
 
+static void mqtt_metrics(struct buf *b, const struct gw_mqtt_metrics *mm)
+{
+	static const char *const names[] = {
+	    "report",    "action",          "queue_request", "sealed_in",      "sealed_out",
+	    "malformed", "invalid",         "too_large",     "unknown_device", "revoked_device",
+	    "bad_seal",  "sealed_required", "action_replay",
+	};
+	const uint64_t values[] = {
+	    mm->reports,        mm->actions,   mm->queue_requests, mm->sealed_in,
+	    mm->sealed_out,     mm->malformed, mm->invalid,        mm->too_large,
+	    mm->unknown_device, mm->revoked,   mm->bad_seal,       mm->sealed_required,
+	    mm->action_replays,
+	};
+	bprintf(b, "# HELP careline_mqtt_messages_total Device messages by what happened to them.\n"
+	           "# TYPE careline_mqtt_messages_total counter\n");
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		bprintf(b, "careline_mqtt_messages_total{event=\"%s\"} %llu\n", names[i],
+		        (unsigned long long)values[i]);
+	bprintf(b, "# TYPE careline_mqtt_devices_online gauge\ncareline_mqtt_devices_online %llu\n",
+	        (unsigned long long)mm->devices_online);
+}
+
 static void metrics(struct gw_request *req)
 {
 	struct gw_ctx *ctx = req->http->ctx;
@@ -167,6 +189,8 @@ static void metrics(struct gw_request *req)
 	    m->late_ms_sum, (unsigned long long)m->late_count, (long long)m->late_ms_max);
 	bprintf(&b, "# TYPE careline_mqtt_connected gauge\ncareline_mqtt_connected %d\n",
 	        ctx->mqtt && gw_mqtt_connected(ctx->mqtt) ? 1 : 0);
+	if (ctx->mqtt)
+		mqtt_metrics(&b, gw_mqtt_metrics(ctx->mqtt));
 	gw_http_reply_text(req, 200, b.s, "text/plain; version=0.0.4");
 }
 

@@ -123,6 +123,7 @@ int main(int argc, char **argv)
 	if (cl_service_new(cfg, store, crypto, &cl_clock_system, &svc) != CL_OK)
 		goto out;
 	ctx.svc = svc;
+	ctx.crypto = crypto;
 	if (cl_loop_new(&ctx.loop) != CL_OK)
 		goto out;
 	/* Order matters: commit first, then send what the commit released. */

@@ -16,35 +16,18 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 
+#include "careline/crypto.h"
 #include "careline/log.h"
-#include "gateway.h"
+#include "mqtt_internal.h"
 
-#define TOPIC_PREFIX     "careline/v1/dev/"
-#define MID_SLOTS        65536
-#define INFLIGHT_MAX     1000
-#define RECONNECT_MIN_MS 500
-#define RECONNECT_MAX_MS 30000
-#define SESSION_EXPIRY_S 86400
-#define REPLY_EXPIRY_S   86400
-#define BUNDLE_MAX       100
-
-struct confirms;
-struct staged;
-
-struct gw_mqtt {
-	struct gw_ctx *ctx;
-	struct mosquitto *mosq;
-	struct cl_loop_watch *watch;
-	bool connected;   /* CONNACK received */
-	bool socket_open; /* TCP up, watch registered */
-	bool want_out;
-	int64_t reconnect_at;
-	int backoff_ms;
-	int64_t misc_at;
-	struct confirms **mid_confirms; /* mid → notification ids awaiting PUBACK */
-	struct staged *staged;          /* payloads of this pass, published at its end */
-	size_t n_staged, cap_staged;
-};
+#define MID_SLOTS           65536
+#define INFLIGHT_MAX        1000
+#define RECONNECT_MIN_MS    500
+#define RECONNECT_MAX_MS    30000
+#define SESSION_EXPIRY_S    86400
+#define REPLY_EXPIRY_S      86400
+#define BUNDLE_MAX          100
+#define SEALED_CONTENT_TYPE "application/vnd.careline.sealed+json"
 
 static int64_t now_ms(void)
 {
@@ -71,6 +54,8 @@ static void connection_lost(struct gw_mqtt *m, int rc)
 	m->connected = false;
 	m->socket_open = false;
 	m->want_out = false;
+	if (m->dynsec)
+		dynsec_on_disconnect(m);
 	schedule_reconnect(m);
 }
 
@@ -83,6 +68,13 @@ static void update_interest(struct gw_mqtt *m)
 		m->want_out = want;
 		cl_loop_mod(m->ctx->loop, m->watch, EPOLLIN | (want ? EPOLLOUT : 0));
 	}
+}
+
+/* The broker sent DISCONNECT (shutting down, or it kicked us):
+ * libmosquitto closed the socket without an error code. */
+static bool socket_closed(struct gw_mqtt *m)
+{
+	return m->socket_open && mosquitto_socket(m->mosq) < 0;
 }
 
 static void on_socket(void *ctx, uint32_t events)
@@ -100,6 +92,8 @@ static void on_socket(void *ctx, uint32_t events)
 	}
 	if (rc == MOSQ_ERR_SUCCESS && m->socket_open && (events & EPOLLOUT))
 		rc = mosquitto_loop_write(m->mosq, 1);
+	if (rc == MOSQ_ERR_SUCCESS && socket_closed(m))
+		rc = MOSQ_ERR_CONN_LOST;
 	if (rc != MOSQ_ERR_SUCCESS) {
 		connection_lost(m, rc);
 		return;
@@ -135,6 +129,20 @@ static void try_connect(struct gw_mqtt *m)
 	m->misc_at = now_ms() + 1000;
 }
 
+void mqtt_subscribe_all(struct gw_mqtt *m)
+{
+	char *subs[] = {TOPIC_PREFIX "+/report", TOPIC_PREFIX "+/ack", TOPIC_PREFIX "+/status"};
+	mosquitto_subscribe_multiple(m->mosq, NULL, 3, subs, 1, 0, NULL);
+}
+
+int mqtt_publish_raw(struct gw_mqtt *m, const char *topic, const char *payload)
+{
+	if (!m->connected)
+		return MOSQ_ERR_NO_CONN;
+	return mosquitto_publish_v5(m->mosq, NULL, topic, (int)strlen(payload), payload, 0, false,
+	                            NULL);
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
                        const mosquitto_property *props)
 {
@@ -146,8 +154,10 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
 	}
 	m->connected = true;
 	m->backoff_ms = 0;
-	char *subs[] = {TOPIC_PREFIX "+/report", TOPIC_PREFIX "+/ack"};
-	mosquitto_subscribe_multiple(mosq, NULL, 2, subs, 1, 0, NULL);
+	if (m->dynsec)
+		dynsec_on_connect(m); /* subscribes once careline's role is in place */
+	else
+		mqtt_subscribe_all(m);
 	cl_info("mqtt.connected", "host=%s port=%d session_present=%d", m->ctx->cfg->mqtt_host,
 	        m->ctx->cfg->mqtt_port, flags & 1);
 }
@@ -217,6 +227,27 @@ static int by_device(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* {"type": "sealed", "box": base64(crypto_box_seal(payload, device key))},
+ * malloc'ed; NULL when out of memory. */
+static char *seal_payload(const struct cl_device *dev, const char *payload)
+{
+	size_t len = strlen(payload);
+	unsigned char *box = malloc(len + CL_CRYPTO_SEAL_BYTES);
+	if (!box || cl_crypto_box_seal_to(dev->pubkey, payload, len, box) != CL_OK) {
+		free(box);
+		return NULL;
+	}
+	char *b64 = cl_crypto_base64_encode(box, len + CL_CRYPTO_SEAL_BYTES);
+	free(box);
+	if (!b64)
+		return NULL;
+	json_t *o = json_pack("{s:s, s:s}", "type", "sealed", "box", b64);
+	free(b64);
+	char *out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
+}
+
 static int publish_obj(struct gw_mqtt *m, const char *device, json_t *obj, int expiry_s,
                        struct confirms *confirms)
 {
@@ -225,6 +256,17 @@ static int publish_obj(struct gw_mqtt *m, const char *device, json_t *obj, int e
 	char *payload = json_dumps(obj, JSON_COMPACT);
 	if (!payload)
 		return MOSQ_ERR_NOMEM;
+	const struct cl_device *dev = cl_service_device(m->ctx->svc, device);
+	bool sealed = dev && dev->has_pubkey;
+	if (sealed) {
+		char *box = seal_payload(dev, payload);
+		cl_crypto_wipe(payload, strlen(payload));
+		free(payload);
+		if (!box)
+			return MOSQ_ERR_NOMEM;
+		payload = box;
+		m->metrics.sealed_out++;
+	}
 	mosquitto_property *props = NULL;
 	if (expiry_s > 0)
 		mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL,
@@ -235,7 +277,8 @@ static int publish_obj(struct gw_mqtt *m, const char *device, json_t *obj, int e
 		mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, corr,
 		                              (uint16_t)n);
 	}
-	mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, "application/json");
+	mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE,
+	                              sealed ? SEALED_CONTENT_TYPE : "application/json");
 	int mid = 0;
 	int rc = mosquitto_publish_v5(m->mosq, &mid, topic, (int)strlen(payload), payload, 1, false,
 	                              props);
@@ -329,8 +372,19 @@ static enum cl_err send_alert(void *ctx, const struct cl_outgoing *out)
 	json_t *obj = gw_payload_alert(m->ctx->cfg, out);
 	if (!obj)
 		return CL_ERR_NOMEM;
+	int64_t expiry_s = m->ctx->cfg->alert_expiry_s;
+	if (strcmp(out->n->kind, "alert") == 0) {
+		char expires[32];
+		cl_time_format(now_ms() + expiry_s * 1000, expires, sizeof(expires));
+		json_object_set_new(obj, "expires_at", json_string(expires));
+		/* Only a sealed alert may say what and where. */
+		const struct cl_device *dev = cl_service_device(m->ctx->svc, out->n->target);
+		if (dev && dev->has_pubkey)
+			cl_service_ticket_reports(m->ctx->svc, out->t, gw_payload_alert_detail,
+			                          obj);
+	}
 	stage(m, out->n->target, strcmp(out->n->kind, "alert") == 0 ? BUNDLE_ALERT : BUNDLE_NONE,
-	      obj, (int)m->ctx->cfg->alert_expiry_s, out->n->id);
+	      obj, (int)expiry_s, out->n->id);
 	cl_debug("mqtt.alert", "notification=%lld device=%s ticket=%s", (long long)out->n->id,
 	         out->n->target, out->t->ref);
 	return CL_OK;
@@ -369,6 +423,8 @@ static void on_report_done(void *ctx, const struct cl_report_answer *a)
 static void on_ack_done(void *ctx, const struct cl_action_answer *a)
 {
 	struct pending *p = ctx;
+	if (a->err == CL_OK && !a->changed)
+		p->m->metrics.action_replays++;
 	reply(p->m, p->device, gw_payload_ack_result(a, p->ticket));
 	free(p);
 }
@@ -391,6 +447,7 @@ static void handle_report(struct gw_mqtt *m, const struct cl_device *dev, json_t
 	const char *report_id = json_is_string(rid) ? json_string_value(rid) : NULL;
 	if (gw_json_to_report(o, &r, err, sizeof(err)) != CL_OK) {
 		cl_report_free(&r);
+		m->metrics.invalid++;
 		reject(m, dev->id, report_id && gw_is_uuid(report_id) ? report_id : NULL,
 		       "invalid_field", err);
 		return;
@@ -413,6 +470,8 @@ static void handle_report(struct gw_mqtt *m, const struct cl_device *dev, json_t
 	}
 	if (!cl_service_submit_report(m->ctx->svc, &r, on_report_done, p))
 		free(p);
+	else
+		m->metrics.reports++;
 }
 
 static void handle_ack(struct gw_mqtt *m, const struct cl_device *dev, json_t *o)
@@ -441,6 +500,7 @@ static void handle_ack(struct gw_mqtt *m, const struct cl_device *dev, json_t *o
 	else if (a.kind == CL_ACTION_RESOLVE && !json_is_string(reason))
 		bad = "reason: required for resolve";
 	if (bad) {
+		m->metrics.invalid++;
 		reject(m, dev->id, NULL, "invalid_field", bad);
 		return;
 	}
@@ -462,12 +522,156 @@ static void handle_ack(struct gw_mqtt *m, const struct cl_device *dev, json_t *o
 	snprintf(p->ticket, sizeof(p->ticket), "%s", a.ref);
 	if (!cl_service_submit_action(m->ctx->svc, &a, on_ack_done, p))
 		free(p);
+	else
+		m->metrics.actions++;
+}
+
+/* --- presence and the team view ---------------------------------------------- */
+
+static struct presence *presence_slot(struct gw_mqtt *m, const char *device, bool create)
+{
+	for (size_t i = 0; i < m->n_presence; i++)
+		if (strcmp(m->presence[i].device, device) == 0)
+			return &m->presence[i];
+	if (!create)
+		return NULL;
+	if (m->n_presence == m->cap_presence) {
+		size_t cap = m->cap_presence ? m->cap_presence * 2 : 16;
+		struct presence *p = realloc(m->presence, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		m->presence = p;
+		m->cap_presence = cap;
+	}
+	struct presence *p = &m->presence[m->n_presence++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->device, sizeof(p->device), "%s", device);
+	return p;
+}
+
+/* The retained status: "online" / "offline" (or a JSON string of either). */
+static void handle_status(struct gw_mqtt *m, const struct cl_device *dev,
+                          const struct mosquitto_message *msg)
+{
+	char text[32] = "";
+	if (msg->payloadlen > 0 && (size_t)msg->payloadlen < sizeof(text))
+		memcpy(text, msg->payload, (size_t)msg->payloadlen);
+	bool online = strstr(text, "online") != NULL;
+	struct presence *p = presence_slot(m, dev->id, true);
+	if (!p)
+		return;
+	if (p->online != online || !p->since_ms) {
+		p->online = online;
+		p->since_ms = now_ms();
+		cl_debug("mqtt.presence", "device=%s online=%d", dev->id, online);
+	}
+	uint64_t n = 0;
+	for (size_t i = 0; i < m->n_presence; i++)
+		n += m->presence[i].online;
+	m->metrics.devices_online = n;
+}
+
+bool gw_mqtt_presence(const struct gw_mqtt *m, const char *device, bool *online, int64_t *since_ms)
+{
+	struct presence *p = m ? presence_slot((struct gw_mqtt *)m, device, false) : NULL;
+	if (!p)
+		return false;
+	*online = p->online;
+	*since_ms = p->since_ms;
+	return true;
+}
+
+static bool in_team(const struct cl_team *team, const char *person)
+{
+	if (strcmp(team->lead, person) == 0)
+		return true;
+	for (size_t l = 0; l < team->n_layers; l++)
+		for (size_t k = 0; k < team->layers[l].n_members; k++)
+			if (strcmp(team->layers[l].members[k], person) == 0)
+				return true;
+	return false;
+}
+
+struct queue_ctx {
+	const struct cl_config *cfg;
+	json_t *tickets;
+};
+
+static void on_queue_ticket(void *ctx, const struct cl_ticket *t)
+{
+	struct queue_ctx *q = ctx;
+	json_array_append_new(q->tickets, gw_json_ticket(q->cfg, t));
+}
+
+/* {"type": "queue", "request_id"}: the open tickets of the person's teams. */
+static void handle_queue(struct gw_mqtt *m, const struct cl_device *dev, json_t *o)
+{
+	json_t *rid = json_object_get(o, "request_id");
+	if (rid && !json_is_null(rid) && (!json_is_string(rid) || json_string_length(rid) > 64)) {
+		reject(m, dev->id, NULL, "invalid_field", "request_id: a short string");
+		m->metrics.invalid++;
+		return;
+	}
+	const struct cl_config *cfg = m->ctx->cfg;
+	struct queue_ctx q = {cfg, json_array()};
+	for (size_t i = 0; i < cfg->n_teams; i++) {
+		if (!in_team(&cfg->teams[i], dev->person))
+			continue;
+		struct cl_ticket_filter f = {
+		    .open_only = true, .team = cfg->teams[i].id, .limit = 200};
+		if (cl_service_tickets(m->ctx->svc, &f, on_queue_ticket, &q) != CL_OK) {
+			json_decref(q.tickets);
+			reply(m, dev->id,
+			      gw_payload_error(NULL, "not_available",
+			                       "the queue cannot be read now"));
+			return;
+		}
+	}
+	m->metrics.queue_requests++;
+	json_t *answer = json_pack("{s:s, s:o}", "type", "queue", "tickets", q.tickets);
+	if (json_is_string(rid))
+		json_object_set(answer, "request_id", rid);
+	reply(m, dev->id, answer);
+}
+
+/* --- inbound ---------------------------------------------------------------- */
+
+/* A sealed payload {"type": "sealed", "box": base64}: opened with careline's
+ * key into the JSON object inside; NULL (and answered) when it does not open. */
+static json_t *open_sealed(struct gw_mqtt *m, const struct cl_device *dev, json_t *o)
+{
+	json_t *box = json_object_get(o, "box");
+	size_t max = m->ctx->cfg->http_max_body;
+	unsigned char *bin = json_is_string(box) ? malloc(max) : NULL;
+	unsigned char *plain = bin ? malloc(max) : NULL;
+	size_t len = 0;
+	json_t *inner = NULL;
+	if (plain && cl_crypto_base64_decode(json_string_value(box), bin, max, &len) == CL_OK &&
+	    len > CL_CRYPTO_SEAL_BYTES &&
+	    cl_crypto_box_open(m->ctx->crypto, bin, len, plain) == CL_OK)
+		inner = json_loadb((const char *)plain, len - CL_CRYPTO_SEAL_BYTES,
+		                   JSON_REJECT_DUPLICATES, NULL);
+	if (plain)
+		cl_crypto_wipe(plain, len > CL_CRYPTO_SEAL_BYTES ? len - CL_CRYPTO_SEAL_BYTES : 0);
+	free(bin);
+	free(plain);
+	if (!json_is_object(inner)) {
+		json_decref(inner);
+		m->metrics.bad_seal++;
+		reject(m, dev->id, NULL, "bad_seal",
+		       "the box does not open with careline's key (carelinectl key show)");
+		return NULL;
+	}
+	m->metrics.sealed_in++;
+	return inner;
 }
 
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
                        const mosquitto_property *props)
 {
 	struct gw_mqtt *m = obj;
+	if (m->dynsec && dynsec_on_message(m, msg))
+		return;
 	const char *topic = msg->topic;
 	size_t plen = strlen(TOPIC_PREFIX);
 	if (strncmp(topic, TOPIC_PREFIX, plen) != 0)
@@ -480,13 +684,25 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	memcpy(dev_id, device, (size_t)(slash - device));
 	dev_id[slash - device] = '\0';
 	const char *kind = slash + 1;
-	const struct cl_device *dev = cl_config_device(m->ctx->cfg, dev_id);
-	if (!dev) {
-		cl_warn("mqtt.unknown_device", "kind=%s", kind);
+	const struct cl_device *dev = cl_service_device(m->ctx->svc, dev_id);
+	if (!dev || dev->revoked) {
+		if (dev)
+			m->metrics.revoked++;
+		else
+			m->metrics.unknown_device++;
+		/* Never answered: there is nobody careline trusts to answer. */
+		if (msg->payloadlen > 0)
+			cl_warn(dev ? "mqtt.revoked_device" : "mqtt.unknown_device", "kind=%s",
+			        kind);
 		cl_service_metrics_mut(m->ctx->svc)->rejected[CL_CHANNEL_MQTT]++;
 		return;
 	}
+	if (strcmp(kind, "status") == 0) {
+		handle_status(m, dev, msg);
+		return;
+	}
 	if ((size_t)msg->payloadlen > m->ctx->cfg->http_max_body) {
+		m->metrics.too_large++;
 		reject(m, dev->id, NULL, "too_large", "payload over the size cap");
 		return;
 	}
@@ -495,13 +711,38 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	    json_loadb(msg->payload, (size_t)msg->payloadlen, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(o)) {
 		json_decref(o);
+		m->metrics.malformed++;
 		reject(m, dev->id, NULL, "malformed_json", "the payload must be a JSON object");
 		return;
 	}
-	if (strcmp(kind, "report") == 0)
-		handle_report(m, dev, o);
-	else if (strcmp(kind, "ack") == 0)
+	const char *type = json_string_value(json_object_get(o, "type"));
+	bool sealed = type && strcmp(type, "sealed") == 0;
+	if (sealed) {
+		json_t *inner = open_sealed(m, dev, o);
+		json_decref(o);
+		if (!inner)
+			return;
+		o = inner;
+		type = json_string_value(json_object_get(o, "type"));
+	}
+	if (strcmp(kind, "report") == 0 && type && strcmp(type, "queue") == 0) {
+		handle_queue(m, dev, o);
+	} else if (strcmp(kind, "report") == 0) {
+		json_t *rid = json_object_get(o, "report_id");
+		if (!sealed && m->ctx->cfg->mqtt_require_sealed) {
+			m->metrics.sealed_required++;
+			reject(m, dev->id,
+			       json_is_string(rid) && gw_is_uuid(json_string_value(rid))
+			           ? json_string_value(rid)
+			           : NULL,
+			       "sealed_required",
+			       "seal reports to careline's key (carelinectl key show)");
+		} else {
+			handle_report(m, dev, o);
+		}
+	} else if (strcmp(kind, "ack") == 0) {
 		handle_ack(m, dev, o);
+	}
 	json_decref(o);
 }
 
@@ -512,6 +753,8 @@ static void on_pass_end(void *ctx)
 	struct gw_mqtt *m = ctx;
 	int64_t now = now_ms();
 	publish_staged(m);
+	if (m->requests)
+		dynsec_tick(m, now);
 	if (!m->socket_open) {
 		if (m->reconnect_at && now >= m->reconnect_at)
 			try_connect(m);
@@ -520,13 +763,15 @@ static void on_pass_end(void *ctx)
 	if (now >= m->misc_at) {
 		int rc = mosquitto_loop_misc(m->mosq);
 		m->misc_at = now + (m->ctx->cfg->mqtt_keepalive_s * 1000) / 4;
-		if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) {
-			connection_lost(m, rc);
+		if ((rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) || socket_closed(m)) {
+			connection_lost(m, rc ? rc : MOSQ_ERR_CONN_LOST);
 			return;
 		}
 	}
 	if (mosquitto_want_write(m->mosq)) {
 		int rc = mosquitto_loop_write(m->mosq, 1);
+		if (rc == MOSQ_ERR_SUCCESS && socket_closed(m))
+			rc = MOSQ_ERR_CONN_LOST;
 		if (rc != MOSQ_ERR_SUCCESS) {
 			connection_lost(m, rc);
 			return;
@@ -538,7 +783,9 @@ static void on_pass_end(void *ctx)
 static int64_t next_deadline(void *ctx)
 {
 	struct gw_mqtt *m = ctx;
-	return m->socket_open ? m->misc_at : m->reconnect_at;
+	int64_t next = m->socket_open ? m->misc_at : m->reconnect_at;
+	int64_t dynsec = dynsec_next_deadline(m);
+	return dynsec && (!next || dynsec < next) ? dynsec : next;
 }
 
 enum cl_err gw_mqtt_start(struct gw_ctx *ctx, struct gw_mqtt **out)
@@ -549,6 +796,7 @@ enum cl_err gw_mqtt_start(struct gw_ctx *ctx, struct gw_mqtt **out)
 	if (!m)
 		return CL_ERR_NOMEM;
 	m->ctx = ctx;
+	m->dynsec = strcmp(ctx->cfg->mqtt_accounts, "dynsec") == 0;
 	m->mid_confirms = calloc(MID_SLOTS, sizeof(*m->mid_confirms));
 	m->mosq = mosquitto_new(ctx->cfg->mqtt_client_id, false, m);
 	if (!m->mid_confirms || !m->mosq) {
@@ -597,6 +845,8 @@ void gw_mqtt_stop(struct gw_mqtt *m)
 		}
 		mosquitto_destroy(m->mosq);
 	}
+	dynsec_free(m);
+	free(m->presence);
 	for (size_t i = 0; m->mid_confirms && i < MID_SLOTS; i++)
 		free(m->mid_confirms[i]);
 	free(m->mid_confirms);
@@ -609,5 +859,10 @@ void gw_mqtt_stop(struct gw_mqtt *m)
 
 bool gw_mqtt_connected(const struct gw_mqtt *m)
 {
-	return m->connected;
+	return m->connected && (!m->dynsec || m->dynsec_ready);
+}
+
+const struct gw_mqtt_metrics *gw_mqtt_metrics(const struct gw_mqtt *m)
+{
+	return &m->metrics;
 }

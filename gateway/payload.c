@@ -1,11 +1,12 @@
 /*
  * gateway/payload.c builds every MQTT payload careline sends to a device's
  * inbox (DESIGN.md §10): receipts, alerts, ack results, updates and errors.
- * Alerts travel in clear in this version, so they carry no personal data:
- * the summary is urgency, category words and area only. When several alerts
+ * An alert to a device without a public key carries no personal data (the
+ * summary is urgency, category words and area only); mqtt.c seals everything
+ * to a device with a key and adds the report's text and address to its
+ * alerts (gw_payload_alert_detail). When several alerts
  * or receipts for one device come out of one commit, mqtt.c bundles them:
  * {"type": "alerts", "alerts": [...]}, {"type": "receipts", "receipts": [...]}.
- * This is the one place to change when payloads are sealed to device keys.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,4 +117,19 @@ json_t *gw_payload_bundle(const char *type, json_t **items, size_t n)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, items[i]);
 	return json_pack("{s:s, s:o}", "type", plural, plural, arr);
+}
+
+void gw_payload_alert_detail(void *alert, const struct cl_report_view *v)
+{
+	json_t *o = alert;
+	if (json_object_get(o, "text"))
+		return; /* the first report says it; later ones are in the ticket */
+	if (v->fields[CL_RF_TEXT])
+		json_object_set_new(o, "text", json_string(v->fields[CL_RF_TEXT]));
+	if (v->fields[CL_RF_ADDRESS]) {
+		char formatted[256];
+		cl_address_format(&v->address, formatted, sizeof(formatted));
+		json_object_set_new(
+		    o, "address", json_string(formatted[0] ? formatted : v->fields[CL_RF_ADDRESS]));
+	}
 }

@@ -68,8 +68,12 @@ struct cl_person {
 };
 
 struct cl_device {
-	char id[CL_ID_MAX];     /* the MQTT username, "anna-phone" */
-	char person[CL_ID_MAX]; /* owner */
+	char id[CL_ID_MAX];       /* the MQTT username, "anna-phone" */
+	char person[CL_ID_MAX];   /* owner */
+	bool has_pubkey;          /* messages to it are sealed to pubkey */
+	unsigned char pubkey[32]; /* X25519 (crypto_box) public key */
+	bool revoked;             /* registered devices only: no longer trusted */
+	int64_t created_ms;       /* registered devices only */
 };
 
 struct cl_token {
@@ -180,6 +184,9 @@ struct cl_config {
 	char mqtt_username[64];
 	char mqtt_password[128];
 	int mqtt_keepalive_s;
+	bool mqtt_require_sealed; /* refuse plain reports from devices */
+	char mqtt_accounts[16];   /* "dynsec" (broker accounts through the dynamic-security
+	                             plugin) or "none" (the broker allows anonymous, dev) */
 	/* [outbox] */
 	int64_t outbox_retry_base_ms;
 	int64_t outbox_retry_cap_ms;

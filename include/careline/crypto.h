@@ -60,4 +60,30 @@ void cl_crypto_digest(const void *data, size_t len, unsigned char out[CL_CRYPTO_
 /* The 32-byte subkey used to permute ticket ids into refs (see ref.h). */
 const unsigned char *cl_crypto_ref_key(const struct cl_crypto *c);
 
+/* --- sealed boxes: devices and apps ------------------------------------------ */
+
+#define CL_CRYPTO_BOX_KEY_BYTES 32
+#define CL_CRYPTO_SEAL_BYTES    48 /* crypto_box_SEALBYTES: what sealing adds */
+#define CL_CRYPTO_KEY_B64       45 /* base64 of 32 bytes, with its NUL */
+
+/* careline's own crypto_box public key (derived from the master key), to
+ * which apps may seal reports. */
+void cl_crypto_box_public(const struct cl_crypto *c, unsigned char pk[CL_CRYPTO_BOX_KEY_BYTES]);
+/* crypto_box_seal msg to a device's public key; out has len + CL_CRYPTO_SEAL_BYTES. */
+enum cl_err cl_crypto_box_seal_to(const unsigned char pk[CL_CRYPTO_BOX_KEY_BYTES], const void *msg,
+                                  size_t len, unsigned char *out);
+/* Open a box sealed to careline's key; out has len - CL_CRYPTO_SEAL_BYTES. */
+enum cl_err cl_crypto_box_open(const struct cl_crypto *c, const unsigned char *box, size_t len,
+                               unsigned char *out);
+
+/* Overwrite memory that held plaintext (not optimised away). */
+void cl_crypto_wipe(void *p, size_t n);
+
+/* 32-byte keys as standard base64. */
+enum cl_err cl_crypto_key_from_base64(const char *b64, unsigned char key[32]);
+void cl_crypto_key_to_base64(const unsigned char key[32], char out[CL_CRYPTO_KEY_B64]);
+/* Any length; encode returns malloc'ed text (caller frees). */
+enum cl_err cl_crypto_base64_decode(const char *b64, unsigned char *out, size_t max, size_t *len);
+char *cl_crypto_base64_encode(const unsigned char *bin, size_t len);
+
 #endif

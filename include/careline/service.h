@@ -101,6 +101,8 @@ enum cl_control_kind {
 	                               delivery, error */
 	CL_CONTROL_OVERRIDE_ADD,    /* a roster override: override (its id is set), actor */
 	CL_CONTROL_OVERRIDE_REMOVE, /* override.id */
+	CL_CONTROL_DEVICE_ADD,      /* register device (id, person, pubkey), actor */
+	CL_CONTROL_DEVICE_REVOKE,   /* device.id, actor */
 };
 
 struct cl_control {
@@ -112,6 +114,7 @@ struct cl_control {
 	char delivery[16];
 	char error[32];
 	struct cl_override override;
+	struct cl_device device;
 	char actor[CL_ID_MAX];
 };
 
@@ -119,6 +122,18 @@ struct cl_control {
 typedef void (*cl_control_done_fn)(void *ctx, enum cl_err err, const struct cl_control *c);
 struct cl_job *cl_service_submit_control(struct cl_service *svc, const struct cl_control *c,
                                          cl_control_done_fn done, void *ctx);
+
+/* --- devices ---------------------------------------------------------------- */
+
+/* A device by id: a configured one, else a registered one (which may be
+ * revoked: check ->revoked). NULL when unknown. */
+const struct cl_device *cl_service_device(struct cl_service *svc, const char *id);
+/* person's usable (not revoked) devices, configured and registered. */
+size_t cl_service_person_devices(struct cl_service *svc, const char *person,
+                                 const struct cl_device **out, size_t max);
+/* Every device; configured ones have created_ms 0. */
+void cl_service_devices(struct cl_service *svc, void (*fn)(void *ctx, const struct cl_device *d),
+                        void *ctx);
 
 /* A keyed hash of a phone number (E.164), for lookups that never store it. */
 void cl_service_phone_hash(const struct cl_service *svc, const char *e164, unsigned char out[32]);

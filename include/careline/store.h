@@ -218,6 +218,15 @@ enum cl_err cl_store_overrides_current(struct cl_store *s, int64_t now,
                                        void (*fn)(void *ctx, const struct cl_override *o),
                                        void *ctx);
 
+/* --- devices registered at run time -------------------------------------- */
+
+/* CL_ERR_CONFLICT when the id exists (revoked ids are not reused). */
+enum cl_err cl_store_device_insert(struct cl_store *s, const struct cl_device *d, int64_t now);
+/* CL_ERR_NOTFOUND when there is no such (unrevoked) device. */
+enum cl_err cl_store_device_revoke(struct cl_store *s, const char *id, int64_t now);
+enum cl_err cl_store_devices_all(struct cl_store *s,
+                                 void (*fn)(void *ctx, const struct cl_device *d), void *ctx);
+
 /* --- SMS: reply codes, follow-up sessions, opt-outs, blocked contacts ------- */
 
 /* The code person answers ticket with ("12" in "12a"): the one already given

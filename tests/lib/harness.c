@@ -147,6 +147,9 @@ struct hx_device {
 	int connect_rc;
 	bool subscribed;
 	int sub_mid;
+	char password[128];
+	int *reasons;    /* PUBACK reason by mid */
+	int last_suback; /* -1 until a SUBACK after hx_subscribe_reason */
 	/* PUBACKs by mid, as generations: a publish that got mid m is its
 	 * pub_gen[m]th use of m, and is acknowledged once ack_gen[m] reaches it
 	 * (mids wrap after 65535; at most a window's worth is in flight). */
@@ -594,6 +597,20 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 /* --- broker ------------------------------------------------------------------- */
 
+/* Debian ships the plugin under the multiarch directory. */
+static const char *dynsec_plugin(void)
+{
+	static const char *const paths[] = {
+	    "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+	    "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+	    "/usr/lib/mosquitto_dynamic_security.so",
+	};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (access(paths[i], R_OK) == 0)
+			return paths[i];
+	hx_fail("mosquitto_dynamic_security.so not found");
+}
+
 void hx_start_broker(struct hx *h)
 {
 	ensure_dir(h);
@@ -603,18 +620,44 @@ void hx_start_broker(struct hx *h)
 	for (int attempt = 0; attempt < 5; attempt++) {
 		if (!fixed)
 			h->mqtt_port = free_port();
-		char conf_path[320], log_path[320], conf[1024];
+		char conf_path[320], log_path[320], conf[2048], dynsec_path[320], auth[1024] = "";
+		char persist[400] = "persistence false\n";
+		if (h->persistence)
+			snprintf(
+			    persist, sizeof(persist),
+			    "persistence true\npersistence_location %s/\nautosave_interval 1\n",
+			    h->dir);
+		snprintf(dynsec_path, sizeof(dynsec_path), "%s/dynsec.json", h->dir);
+		if (h->dynsec) {
+			if (access(dynsec_path, F_OK) != 0) {
+				const char *init[] = {"/usr/bin/mosquitto_ctrl",
+				                      "dynsec",
+				                      "init",
+				                      dynsec_path,
+				                      HX_DYNSEC_USER,
+				                      HX_DYNSEC_PASSWORD,
+				                      NULL};
+				if (hx_run(init, NULL, NULL) != 0)
+					hx_fail("mosquitto_ctrl dynsec init failed");
+			}
+			snprintf(auth, sizeof(auth),
+			         "allow_anonymous false\n"
+			         "plugin %s\n"
+			         "plugin_opt_config_file %s\n",
+			         dynsec_plugin(), dynsec_path);
+		} else {
+			snprintf(auth, sizeof(auth), "allow_anonymous true\n");
+		}
 		snprintf(conf_path, sizeof(conf_path), "%s/mosquitto.conf", h->dir);
 		snprintf(log_path, sizeof(log_path), "%s/mosquitto.log", h->dir);
 		snprintf(conf, sizeof(conf),
 		         "listener %d 127.0.0.1\n"
-		         "allow_anonymous true\n"
-		         "persistence false\n"
+		         "%s%s"
 		         "max_queued_messages 100000\n"
 		         "max_inflight_messages 1000\n"
 		         "log_dest stdout\n"
 		         "log_type error\nlog_type warning\nlog_type notice\n%s",
-		         h->mqtt_port, geteuid() == 0 ? "user root\n" : "");
+		         h->mqtt_port, auth, persist, geteuid() == 0 ? "user root\n" : "");
 		write_file(conf_path, conf);
 		const char *argv[] = {"/usr/sbin/mosquitto", "-c", conf_path, NULL};
 		if (access(argv[0], X_OK) != 0)
@@ -686,10 +729,15 @@ void hx_start_daemon(struct hx *h, const char *config_override)
 	         "[mqtt]\n"
 	         "host = 127.0.0.1\n"
 	         "port = %d\n"
+	         "%s"
 	         "; --- the test's own keys\n"
 	         "%s\n",
 	         tmpl, h->db_path, h->dir, h->http_port, h->socket_path,
-	         h->mqtt_port ? h->mqtt_port : 1, h->extra_config);
+	         h->mqtt_port ? h->mqtt_port : 1,
+	         h->dynsec ? "username = " HX_DYNSEC_USER "\npassword = " HX_DYNSEC_PASSWORD
+	                     "\naccounts = dynsec\n"
+	                   : "",
+	         h->extra_config);
 	write_file(h->config_path, conf);
 	free(conf);
 
@@ -973,6 +1021,8 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_cou
 	pthread_mutex_lock(&d->mu);
 	if (qos_count > 0 && granted[0] <= 2)
 		d->subscribed = true;
+	if (qos_count > 0)
+		d->last_suback = granted[0];
 	pthread_mutex_unlock(&d->mu);
 	pthread_cond_broadcast(&d->cv);
 }
@@ -983,6 +1033,7 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
 	struct hx_device *d = obj;
 	pthread_mutex_lock(&d->mu);
 	d->ack_gen[mid & 0xffff]++;
+	d->reasons[mid & 0xffff] = reason;
 	d->n_acked++;
 	pthread_mutex_unlock(&d->mu);
 	pthread_cond_broadcast(&d->cv);
@@ -1085,7 +1136,7 @@ bool hx_device_wait_connected(struct hx_device *d, int timeout_ms)
 }
 
 static struct hx_device *client_connect(struct hx *h, const char *client_id, const char *username,
-                                        const char *filter)
+                                        const char *password, const char *filter)
 {
 	hx_init();
 	if (!h->mqtt_port)
@@ -1104,7 +1155,11 @@ static struct hx_device *client_connect(struct hx *h, const char *client_id, con
 	pthread_condattr_destroy(&ca);
 	d->pub_gen = calloc(65536, sizeof(*d->pub_gen));
 	d->ack_gen = calloc(65536, sizeof(*d->ack_gen));
-	if (!d->pub_gen || !d->ack_gen)
+	d->reasons = calloc(65536, sizeof(*d->reasons));
+	d->last_suback = -1;
+	if (password)
+		snprintf(d->password, sizeof(d->password), "%s", password);
+	if (!d->pub_gen || !d->ack_gen || !d->reasons)
 		hx_fail("out of memory");
 	d->mosq = mosquitto_new(client_id, false, d);
 	if (!d->mosq)
@@ -1113,7 +1168,7 @@ static struct hx_device *client_connect(struct hx *h, const char *client_id, con
 	mosquitto_int_option(d->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, 1000);
 	mosquitto_int_option(d->mosq, MOSQ_OPT_SEND_MAXIMUM, 1000);
 	if (username)
-		mosquitto_username_pw_set(d->mosq, username, NULL);
+		mosquitto_username_pw_set(d->mosq, username, password);
 	mosquitto_reconnect_delay_set(d->mosq, 1, 1, false);
 	mosquitto_connect_v5_callback_set(d->mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(d->mosq, on_disconnect);
@@ -1143,12 +1198,74 @@ struct hx_device *hx_device_connect(struct hx *h, const char *id)
 {
 	char filter[256];
 	snprintf(filter, sizeof(filter), "careline/v1/dev/%s/inbox", id);
-	return client_connect(h, id, id, filter);
+	return client_connect(h, id, id, NULL, filter);
 }
 
 struct hx_device *hx_subscriber_connect(struct hx *h, const char *client_id, const char *filter)
 {
-	return client_connect(h, client_id, NULL, filter);
+	return client_connect(h, client_id, NULL, NULL, filter);
+}
+
+struct hx_device *hx_device_connect_as(struct hx *h, const char *id, const char *password)
+{
+	char filter[256];
+	snprintf(filter, sizeof(filter), "careline/v1/dev/%s/inbox", id);
+	return client_connect(h, id, id, password, filter);
+}
+
+struct hx_device *hx_subscriber_connect_as(struct hx *h, const char *client_id,
+                                           const char *username, const char *password,
+                                           const char *filter)
+{
+	return client_connect(h, client_id, username, password, filter);
+}
+
+static void on_try_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
+                           const mosquitto_property *props)
+{
+	*(int *)obj = rc;
+}
+
+int hx_try_connect(struct hx *h, const char *username, const char *password)
+{
+	hx_init();
+	int result = -1;
+	struct mosquitto *mosq = mosquitto_new(NULL, true, &result);
+	if (!mosq)
+		hx_fail("out of memory");
+	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_username_pw_set(mosq, username, password);
+	mosquitto_connect_v5_callback_set(mosq, on_try_connect);
+	if (mosquitto_connect_bind_v5(mosq, "127.0.0.1", h->mqtt_port, 30, NULL, NULL) ==
+	    MOSQ_ERR_SUCCESS) {
+		int64_t end = hx_now_ms() + MQTT_TIMEOUT_MS;
+		while (result < 0 && hx_now_ms() < end)
+			if (mosquitto_loop(mosq, 100, 1) != MOSQ_ERR_SUCCESS && result < 0)
+				hx_sleep_ms(10);
+	}
+	mosquitto_disconnect(mosq);
+	mosquitto_destroy(mosq);
+	return result;
+}
+
+int hx_subscribe_reason(struct hx_device *d, const char *filter)
+{
+	pthread_mutex_lock(&d->mu);
+	d->last_suback = -1;
+	pthread_mutex_unlock(&d->mu);
+	if (mosquitto_subscribe_v5(d->mosq, NULL, filter, 1, 0, NULL) != MOSQ_ERR_SUCCESS)
+		hx_fail("%s: subscribe %s failed", d->id, filter);
+	struct timespec ts;
+	deadline_in(&ts, MQTT_TIMEOUT_MS);
+	pthread_mutex_lock(&d->mu);
+	while (d->last_suback < 0)
+		if (pthread_cond_timedwait(&d->cv, &d->mu, &ts) != 0)
+			break;
+	int code = d->last_suback;
+	pthread_mutex_unlock(&d->mu);
+	if (code < 0)
+		hx_fail("%s: no SUBACK for %s", d->id, filter);
+	return code;
 }
 
 void hx_device_free(struct hx_device *d)
@@ -1177,6 +1294,7 @@ void hx_device_free(struct hx_device *d)
 	}
 	free(d->pub_gen);
 	free(d->ack_gen);
+	free(d->reasons);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
 	free(d);
@@ -1197,7 +1315,7 @@ static void publish(struct hx_device *d, const char *topic, const void *payload,
 	*mid_out = mid & 0xffff;
 }
 
-void hx_device_publish_raw(struct hx_device *d, const char *topic, const void *payload, size_t len)
+static int publish_wait(struct hx_device *d, const char *topic, const void *payload, size_t len)
 {
 	int mid;
 	uint32_t gen;
@@ -1214,6 +1332,20 @@ void hx_device_publish_raw(struct hx_device *d, const char *topic, const void *p
 	pthread_mutex_unlock(&d->mu);
 	if (!acked)
 		hx_fail("%s: no PUBACK for %s within %d ms", d->id, topic, MQTT_TIMEOUT_MS);
+	pthread_mutex_lock(&d->mu);
+	int reason = d->reasons[mid];
+	pthread_mutex_unlock(&d->mu);
+	return reason;
+}
+
+void hx_device_publish_raw(struct hx_device *d, const char *topic, const void *payload, size_t len)
+{
+	publish_wait(d, topic, payload, len);
+}
+
+int hx_publish_reason(struct hx_device *d, const char *topic, const char *payload)
+{
+	return publish_wait(d, topic, payload, strlen(payload));
 }
 
 void hx_device_publish_nowait(struct hx_device *d, const char *kind, const char *payload)

@@ -35,7 +35,14 @@ struct hx {
 	pid_t broker_pid;
 	pid_t daemon_pid;
 	char extra_config[4096]; /* appended to the generated config (tests may override) */
+	bool dynsec;             /* broker: dynamic-security plugin, no anonymous access; the
+	                            daemon logs in as its admin (HX_DYNSEC_USER) with accounts = dynsec */
+	bool persistence;        /* broker: persistence on (in dir), to survive a kill */
 };
+
+/* careline's broker account when h->dynsec (the dynamic-security admin). */
+#define HX_DYNSEC_USER     "careline"
+#define HX_DYNSEC_PASSWORD "careline-test-admin-pw"
 
 /* The default test configuration (same shape as config/careline.ini, with
  * ports, paths and short escalation delays: step = primary 1, final = backup 1,
@@ -136,6 +143,19 @@ struct hx_device *hx_device_connect(struct hx *h, const char *id);
 /* A plain client (client id client_id) subscribed QoS 1 to filter, e.g. a
  * wildcard "careline/v1/#" observer; its messages are read like a device's. */
 struct hx_device *hx_subscriber_connect(struct hx *h, const char *client_id, const char *filter);
+/* The same with an account (dynsec brokers): username and password. */
+struct hx_device *hx_device_connect_as(struct hx *h, const char *id, const char *password);
+struct hx_device *hx_subscriber_connect_as(struct hx *h, const char *client_id,
+                                           const char *username, const char *password,
+                                           const char *filter);
+/* Connect once with these credentials and return the CONNACK reason code
+ * (0 accepted, 135 not authorised, ...), or -1 when there was no CONNACK. */
+int hx_try_connect(struct hx *h, const char *username, const char *password);
+/* Publish QoS 1 to topic and return the PUBACK reason code (0 success, 16 no
+ * subscribers, 135 not authorised, ...). */
+int hx_publish_reason(struct hx_device *d, const char *topic, const char *payload);
+/* Subscribe QoS 1 and return the SUBACK code (0-2 granted, 135 not authorised). */
+int hx_subscribe_reason(struct hx_device *d, const char *filter);
 void hx_device_free(struct hx_device *d);
 /* Publish to careline/v1/dev/{id}/{kind} QoS 1 and wait for PUBACK. */
 void hx_device_publish(struct hx_device *d, const char *kind, const char *payload);
