@@ -65,6 +65,9 @@ void control_apply(struct cl_service *svc, struct cl_job *job, int64_t now)
 			        c->actor[0] ? c->actor : "-");
 		}
 		break;
+	case CL_CONTROL_RESEND:
+		err = outbox_requeue_current(svc, c->channel, now);
+		break;
 	case CL_CONTROL_DEVICE_REVOKE:
 		err = cl_store_device_revoke(svc->store, c->device.id, now);
 		if (err == CL_OK) {

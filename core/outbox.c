@@ -212,6 +212,49 @@ static void dispatch(struct cl_service *svc, const struct cl_notification *n,
 	}
 }
 
+struct id_list {
+	int64_t *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+static void collect_id(void *ctx, const struct cl_notification *n)
+{
+	struct id_list *l = ctx;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		int64_t *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			l->nomem = true;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = n->id;
+}
+
+enum cl_err outbox_requeue_current(struct cl_service *svc, const char *channel, int64_t now)
+{
+	struct id_list l = {0};
+	int64_t since = now - svc->cfg->alert_expiry_s * 1000;
+	enum cl_err err =
+	    cl_store_notifications_current(svc->store, channel, since, collect_id, &l);
+	if (err == CL_OK && l.nomem)
+		err = CL_ERR_NOMEM;
+	for (size_t i = 0; err == CL_OK && i < l.n; i++) {
+		err = cl_store_notification_requeue(svc->store, l.v[i], now);
+		/* Sent anew (a rollback leaves the row sent: the pop finds nothing to do). */
+		cl_idmap_take(&svc->confirmed, l.v[i], NULL);
+		if (err == CL_OK)
+			err = cl_heap_push(&svc->outbox, now, l.v[i]);
+	}
+	if (err == CL_OK && l.n)
+		cl_info("outbox.requeued", "channel=%s alerts=%zu", channel, l.n);
+	free(l.v);
+	return err;
+}
+
 /* A retry: the row and its ticket as they are now. */
 static void retry_one(struct cl_service *svc, int64_t id, int64_t now)
 {

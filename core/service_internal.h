@@ -162,6 +162,9 @@ enum cl_err escalate_tell_others(struct cl_service *svc, const struct cl_ticket 
 enum cl_err outbox_rebuild(struct cl_service *svc);
 void outbox_write_results(struct cl_service *svc, int64_t now);
 void outbox_send_due(struct cl_service *svc, int64_t now);
+/* The latest alert to each target of tickets still notifying, sent on channel
+ * within the alert expiry, is pending again and sent at once. */
+enum cl_err outbox_requeue_current(struct cl_service *svc, const char *channel, int64_t now);
 int64_t outbox_retry_delay(const struct cl_service *svc, int64_t id, int attempts);
 
 #endif

@@ -77,6 +77,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_NOTIF_FAILED] = "UPDATE notification SET attempts = MAX(attempts, ?4), last_error = ?2,"
                         " next_attempt_at = COALESCE(?3, next_attempt_at)"
                         " WHERE id = ?1 AND state = 'pending'",
+    [ST_NOTIF_REQUEUE] = "UPDATE notification SET state = 'pending', next_attempt_at = ?2"
+                         " WHERE id = ?1 AND state = 'sent'",
     [ST_NOTIF_CANCEL] =
         "UPDATE notification SET state = 'cancelled' WHERE id = ?1 AND state = 'pending'",
     [ST_NOTIF_FAILED_FINAL] = "UPDATE notification SET state = 'failed',"
@@ -122,6 +124,14 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_NOTIF_OF_TICKET] =
         "SELECT " STORE_NOTIF_COLS " FROM notification WHERE ticket_id = ? ORDER BY id",
     [ST_NOTIF_COUNTS] = "SELECT state, count(*) FROM notification GROUP BY state",
+    /* The latest alert to each target of tickets still notifying
+     * (ticket_state, then notification_ticket). */
+    [ST_NOTIF_CURRENT] = "SELECT " STORE_NOTIF_COLS_N " FROM ticket t JOIN notification n"
+                         " ON n.ticket_id = t.id WHERE t.state = 'notifying'"
+                         " AND n.channel = ? AND n.kind = 'alert' AND n.state = 'sent'"
+                         " AND n.sent_at >= ? AND n.id = (SELECT max(m.id) FROM notification m"
+                         " WHERE m.ticket_id = n.ticket_id AND m.target = n.target"
+                         " AND m.channel = n.channel AND m.kind = 'alert') ORDER BY n.id",
 };
 
 enum cl_err store_fail(struct cl_store *s, const char *what, int rc)

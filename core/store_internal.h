@@ -42,6 +42,8 @@ enum store_stmt {
 	ST_NOTIF_PENDING,
 	ST_NOTIF_OF_TICKET,
 	ST_NOTIF_COUNTS,
+	ST_NOTIF_CURRENT,
+	ST_NOTIF_REQUEUE,
 	ST_NOTIF_FAILED_FINAL,
 	ST_NOTIF_PROVIDER_ID,
 	ST_NOTIF_DELIVERY,
@@ -87,6 +89,11 @@ struct cl_store {
 	"id, ticket_id, person, channel, target, kind, step, loop, state, attempts,"               \
 	" next_attempt_at, created_at, sent_at, answered_at, answer, last_error, reply_code,"      \
 	" provider_id, delivery, provider_error"
+/* The same columns of a notification aliased "n". */
+#define STORE_NOTIF_COLS_N                                                                         \
+	"n.id, n.ticket_id, n.person, n.channel, n.target, n.kind, n.step, n.loop, n.state,"       \
+	" n.attempts, n.next_attempt_at, n.created_at, n.sent_at, n.answered_at, n.answer,"        \
+	" n.last_error, n.reply_code, n.provider_id, n.delivery, n.provider_error"
 
 /* Read a ticket / notification from the current row of a statement that
  * selected STORE_TICKET_COLS / STORE_NOTIF_COLS. */

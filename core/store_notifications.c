@@ -166,6 +166,38 @@ enum cl_err cl_store_notifications_pending(struct cl_store *s,
 	return CL_OK;
 }
 
+enum cl_err cl_store_notifications_current(struct cl_store *s, const char *channel,
+                                           int64_t since_ms,
+                                           void (*fn)(void *ctx, const struct cl_notification *n),
+                                           void *ctx)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_NOTIF_CURRENT);
+	if (!st)
+		return CL_ERR_STORAGE;
+	store_bind_text(st, 1, channel);
+	sqlite3_bind_int64(st, 2, since_ms);
+	int rc;
+	struct cl_notification n;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_read_notification(st, &n);
+		fn(ctx, &n);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, "notifications.current", rc);
+	return CL_OK;
+}
+
+enum cl_err cl_store_notification_requeue(struct cl_store *s, int64_t id, int64_t now)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_NOTIF_REQUEUE);
+	if (!st)
+		return CL_ERR_STORAGE;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	return store_exec_stmt(s, st, "notification.requeue");
+}
+
 enum cl_err cl_store_notifications_of_ticket(struct cl_store *s, int64_t ticket_id,
                                              void (*fn)(void *ctx, const struct cl_notification *n),
                                              void *ctx)

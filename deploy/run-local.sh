@@ -1,12 +1,15 @@
 #!/bin/sh
 # deploy/run-local.sh BUILD_DIR: what `make run` runs. Starts a loopback
-# mosquitto with deploy/mosquitto/careline-dev.conf and careline with its
-# embedded default configuration (SQLite and key under var/), waits until it
-# is ready, and prints how to send a first report and watch the on-duty
-# device. Ctrl-C stops both.
+# mosquitto with deploy/mosquitto/careline-dev.conf (dynamic-security plugin,
+# no anonymous access: careline's broker account and its random password are
+# made once, in var/mosquitto/) and careline with its embedded default
+# configuration plus that account (var/careline.ini, rewritten each run;
+# SQLite and key under var/), waits until it is ready, and prints how to send
+# a first report and try the reference app. Ctrl-C stops both.
 set -eu
 B=${1:-build/release}
 mkdir -p var/mosquitto
+chmod 700 var/mosquitto
 MOSQ_PID=""
 CL_PID=""
 cleanup() {
@@ -17,14 +20,32 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# careline's broker account: the dynamic-security admin.
+PWFILE=var/mosquitto/careline.password
+if [ ! -s var/mosquitto/dynsec.json ] || [ ! -s "$PWFILE" ]; then
+	rm -f var/mosquitto/dynsec.json
+	(umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$PWFILE")
+	mosquitto_ctrl dynsec init var/mosquitto/dynsec.json careline "$(cat "$PWFILE")" >/dev/null
+fi
+PLUGIN=$(dpkg -L mosquitto 2>/dev/null | grep 'mosquitto_dynamic_security.so$' | head -n 1)
+[ -n "$PLUGIN" ] || PLUGIN=/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so
+sed "s|^plugin .*|plugin $PLUGIN|" deploy/mosquitto/careline-dev.conf >var/mosquitto/mosquitto.conf
+
+(umask 077 && {
+	"$B/careline" --print-default-config
+	printf '\n; --- make run: careline is the broker'"'"'s dynamic-security admin\n'
+	printf '[mqtt]\nusername = careline\npassword = %s\naccounts = dynsec\n' "$(cat "$PWFILE")"
+} >var/careline.ini)
+
 # Run as root, mosquitto drops to its own user: let it keep its files.
 if [ "$(id -u)" -eq 0 ] && getent passwd mosquitto >/dev/null 2>&1; then
-	chown mosquitto var/mosquitto
+	chown -R mosquitto var/mosquitto
 fi
-mosquitto -c deploy/mosquitto/careline-dev.conf &
+mosquitto -c var/mosquitto/mosquitto.conf &
 MOSQ_PID=$!
 i=0
-until mosquitto_pub -h 127.0.0.1 -p 1884 -t careline/ping -n -q 0 >/dev/null 2>&1; do
+until mosquitto_pub -h 127.0.0.1 -p 1884 -u careline -P "$(cat "$PWFILE")" \
+	-t careline/v1/ping -n -q 0 >/dev/null 2>&1; do
 	i=$((i + 1))
 	if [ $i -gt 50 ] || ! kill -0 "$MOSQ_PID" 2>/dev/null; then
 		echo "mosquitto did not start on 127.0.0.1:1884; see the lines above." >&2
@@ -32,7 +53,7 @@ until mosquitto_pub -h 127.0.0.1 -p 1884 -t careline/ping -n -q 0 >/dev/null 2>&
 	fi
 	sleep 0.1
 done
-"$B/careline" &
+"$B/careline" --config var/careline.ini &
 CL_PID=$!
 
 i=0

@@ -13,6 +13,7 @@
 
 #include "careline/config.h"
 #include "careline/crypto.h"
+#include "app_client.h"
 
 struct opts {
 	const char *socket;
@@ -384,12 +385,16 @@ static void usage(FILE *f)
 	    "  note REF --as PERSON --text TEXT\n"
 	    "  oncall TEAM [--at 'YYYY-MM-DD HH:MM']  who is on duty (Copenhagen time)\n"
 	    "  report --text TEXT [--anonymous]       post a report (demo, tests)\n"
+	    "  app --device ID [--password PW] [--host H --port P] [--secret-key B64]\n"
+	    "      [--careline-key B64] [--seal] [--once CMD]... | app --generate\n"
+	    "                                 the reference device client over MQTT\n"
 	    "The socket defaults to the admin_socket of the configuration (var/careline.sock).\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
+	struct gw_app_opts app = {0};
 	static const struct option long_opts[] = {
 	    {"socket", required_argument, NULL, 's'},
 	    {"config", required_argument, NULL, 'c'},
@@ -407,6 +412,17 @@ int main(int argc, char **argv)
 	    {"to", required_argument, NULL, 'T'},
 	    {"duty", required_argument, NULL, 'D'},
 	    {"help", no_argument, NULL, 'h'},
+	    /* carelinectl app (gateway/app_client.c) */
+	    {"device", required_argument, NULL, 0x100},
+	    {"password", required_argument, NULL, 0x101},
+	    {"host", required_argument, NULL, 0x102},
+	    {"port", required_argument, NULL, 0x103},
+	    {"secret-key", required_argument, NULL, 0x104},
+	    {"careline-key", required_argument, NULL, 0x105},
+	    {"seal", no_argument, NULL, 0x106},
+	    {"once", required_argument, NULL, 0x107},
+	    {"print-keypair", no_argument, NULL, 0x108},
+	    {"generate", no_argument, NULL, 0x108},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -457,6 +473,35 @@ int main(int argc, char **argv)
 		case 'D':
 			o.duty = optarg;
 			break;
+		case 0x100:
+			app.device = optarg;
+			break;
+		case 0x101:
+			app.password = optarg;
+			break;
+		case 0x102:
+			app.host = optarg;
+			break;
+		case 0x103:
+			app.port = optarg;
+			break;
+		case 0x104:
+			app.secret_key = optarg;
+			break;
+		case 0x105:
+			app.careline_key = optarg;
+			break;
+		case 0x106:
+			app.seal = true;
+			break;
+		case 0x107:
+			if (app.n_once < GW_APP_ONCE_MAX)
+				app.once[app.n_once] = optarg;
+			app.n_once++;
+			break;
+		case 0x108:
+			app.print_keypair = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -469,6 +514,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (strcmp(argv[optind], "app") == 0)
+		return gw_app_run(&app);
 	char socket_path[256];
 	if (!o.socket)
 		o.socket = getenv("CARELINE_SOCKET");

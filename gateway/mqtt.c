@@ -129,10 +129,20 @@ static void try_connect(struct gw_mqtt *m)
 	m->misc_at = now_ms() + 1000;
 }
 
-void mqtt_subscribe_all(struct gw_mqtt *m)
+void mqtt_ready(struct gw_mqtt *m)
 {
 	char *subs[] = {TOPIC_PREFIX "+/report", TOPIC_PREFIX "+/ack", TOPIC_PREFIX "+/status"};
 	mosquitto_subscribe_multiple(m->mosq, NULL, 3, subs, 1, 0, NULL);
+	/* A broker that died saved its queues only now and then: alerts it had
+	 * accepted since may be gone. Current ones go out again (apps drop a
+	 * notification_id they have). */
+	if (m->was_ready) {
+		struct cl_control c = {.kind = CL_CONTROL_RESEND};
+		snprintf(c.channel, sizeof(c.channel), "mqtt");
+		if (!cl_service_submit_control(m->ctx->svc, &c, NULL, NULL))
+			cl_error("mqtt.resend_failed", "reason=nomem");
+	}
+	m->was_ready = true;
 }
 
 int mqtt_publish_raw(struct gw_mqtt *m, const char *topic, const char *payload)
@@ -155,9 +165,9 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
 	m->connected = true;
 	m->backoff_ms = 0;
 	if (m->dynsec)
-		dynsec_on_connect(m); /* subscribes once careline's role is in place */
+		dynsec_on_connect(m); /* mqtt_ready once careline's role is in place */
 	else
-		mqtt_subscribe_all(m);
+		mqtt_ready(m);
 	cl_info("mqtt.connected", "host=%s port=%d session_present=%d", m->ctx->cfg->mqtt_host,
 	        m->ctx->cfg->mqtt_port, flags & 1);
 }

@@ -103,7 +103,7 @@ void dynsec_on_connect(struct gw_mqtt *m)
 	                             m->ctx->cfg->mqtt_username, "correlationData", corr);
 	if (!send_commands(m, commands, REQ_CHECK, corr, NULL, NULL)) {
 		cl_error("mqtt.dynsec_failed", "step=check");
-		mqtt_subscribe_all(m);
+		mqtt_ready(m);
 	}
 }
 
@@ -152,7 +152,7 @@ static void become_ready(struct gw_mqtt *m)
 	if (m->dynsec_ready)
 		return;
 	m->dynsec_ready = true;
-	mqtt_subscribe_all(m);
+	mqtt_ready(m);
 	reconcile(m);
 }
 

@@ -42,6 +42,7 @@ struct gw_mqtt {
 	/* dynamic security */
 	bool dynsec;                     /* [mqtt] accounts = dynsec */
 	bool dynsec_ready;               /* careline's own role is in place */
+	bool was_ready;                  /* ready before: this is a reconnect */
 	struct dynsec_request *requests; /* waiting for their response */
 	uint64_t next_request;
 	/* presence */
@@ -53,8 +54,9 @@ struct gw_mqtt {
 /* Publish payload to topic, QoS 0 (a dynamic-security command must not be
  * resent after a reconnect: it would run twice), no properties; MOSQ_ERR_* */
 int mqtt_publish_raw(struct gw_mqtt *m, const char *topic, const char *payload);
-/* Subscribe careline's topics (again, after the dynsec role is granted). */
-void mqtt_subscribe_all(struct gw_mqtt *m);
+/* Connected (and, with dynsec, holding careline's role): subscribe careline's
+ * topics; after a reconnect also resend the current alerts. */
+void mqtt_ready(struct gw_mqtt *m);
 
 /* mqtt_dynsec.c */
 void dynsec_on_connect(struct gw_mqtt *m);

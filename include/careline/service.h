@@ -103,6 +103,8 @@ enum cl_control_kind {
 	CL_CONTROL_OVERRIDE_REMOVE, /* override.id */
 	CL_CONTROL_DEVICE_ADD,      /* register device (id, person, pubkey), actor */
 	CL_CONTROL_DEVICE_REVOKE,   /* device.id, actor */
+	CL_CONTROL_RESEND,          /* channel: its broker may have lost what it had
+	                               accepted; send the current alerts again */
 };
 
 struct cl_control {

@@ -200,6 +200,14 @@ enum cl_err cl_store_notification_latest(struct cl_store *s, const char *person,
 enum cl_err cl_store_notifications_pending(struct cl_store *s,
                                            void (*fn)(void *ctx, int64_t id, int64_t next_ms),
                                            void *ctx);
+/* The latest alert to each target of tickets still notifying, on channel,
+ * sent at or after since_ms: what a broker that lost its state may have lost. */
+enum cl_err cl_store_notifications_current(struct cl_store *s, const char *channel,
+                                           int64_t since_ms,
+                                           void (*fn)(void *ctx, const struct cl_notification *n),
+                                           void *ctx);
+/* A sent notification is pending again, due at now. */
+enum cl_err cl_store_notification_requeue(struct cl_store *s, int64_t id, int64_t now);
 enum cl_err cl_store_notifications_of_ticket(struct cl_store *s, int64_t ticket_id,
                                              void (*fn)(void *ctx, const struct cl_notification *n),
                                              void *ctx);
