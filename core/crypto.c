@@ -481,3 +481,12 @@ void cl_crypto_wipe(void *p, size_t n)
 {
 	sodium_memzero(p, n);
 }
+
+enum cl_err cl_crypto_box_keypair(unsigned char pk[CL_CRYPTO_BOX_KEY_BYTES],
+                                  unsigned char sk[CL_CRYPTO_BOX_KEY_BYTES])
+{
+	enum cl_err err = sodium_ready();
+	if (err == CL_OK && crypto_box_keypair(pk, sk) != 0)
+		err = CL_ERR_CRYPTO;
+	return err;
+}

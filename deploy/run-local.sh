@@ -70,8 +70,15 @@ cat <<TXT
 
 careline is running: API http://127.0.0.1:8080, broker 127.0.0.1:1884, data in var/.
 
-Watch the on-duty worker's device (in another terminal):
-  mosquitto_sub -h 127.0.0.1 -p 1884 -V mqttv5 -v -t 'careline/v1/dev/+/inbox'
+Be the on-duty worker's phone with the reference app (in another terminal):
+  $B/carelinectl oncall opsoegende                      # who is on duty, e.g. anna
+  $B/carelinectl device add --person anna --generate    # prints the app command
+  $B/carelinectl app --device ... --password ... --secret-key ...   (as printed)
+Alerts appear there, sealed to the device's key and opened by the app; type
+'ack REF', 'take REF', 'queue' or 'report TEXT'.
+
+Watch the broker as careline's own account (sealed messages stay ciphertext):
+  mosquitto_sub -h 127.0.0.1 -p 1884 -u careline -P "\$(cat $PWFILE)" -V mqttv5 -v -t 'careline/v1/#'
 
 Send a first report:
   curl -s -X POST http://127.0.0.1:8080/api/v1/reports \\

@@ -28,7 +28,7 @@
 #define CT_JSON           "application/json"
 #define CT_SEALED         "application/vnd.careline.sealed+json"
 #define DEFAULT_HOST      "127.0.0.1"
-#define DEFAULT_PORT      1883
+#define DEFAULT_PORT      1884 /* the broker of make run (and careline's loopback listener) */
 #define KEEPALIVE_S       30
 #define SESSION_EXPIRY_S  86400
 #define REPORT_RETRY_MS   10000

@@ -31,6 +31,9 @@ struct opts {
 	const char *from;
 	const char *to;
 	const char *duty;
+	const char *device_id;
+	const char *pubkey;
+	bool generate;
 };
 
 struct body {
@@ -327,6 +330,131 @@ static int cmd_override(const struct opts *o, int argc, char **argv)
 	return rc;
 }
 
+/* device add --person P [--id ID] [--pubkey B64 | --generate] | device list
+ * | device revoke ID */
+static int cmd_device(const struct opts *o, int argc, char **argv)
+{
+	const char *verb = argc > 0 ? argv[0] : "list";
+	json_t *resp = NULL;
+	long status;
+	int rc = 0;
+	if (strcmp(verb, "list") == 0) {
+		status = call(o, "GET", "/api/v1/devices", NULL, &resp, NULL);
+		if (status != 200) {
+			rc = failed(status, resp);
+		} else if (o->json) {
+			print_json(resp);
+		} else {
+			json_t *v;
+			size_t i;
+			printf("%-20s %-10s %-10s %-7s %-8s %s\n", "DEVICE", "PERSON", "SOURCE",
+			       "SEALED", "ONLINE", "STATE");
+			json_array_foreach(json_object_get(resp, "devices"), i, v)
+			{
+				json_t *online = json_object_get(v, "online");
+				printf("%-20s %-10s %-10s %-7s %-8s %s\n", str(v, "id"),
+				       str(v, "person"), str(v, "source"),
+				       json_is_string(json_object_get(v, "pubkey")) ? "yes" : "no",
+				       json_is_true(online)    ? "yes"
+				       : json_is_false(online) ? "no"
+				                               : "-",
+				       json_is_true(json_object_get(v, "revoked")) ? "revoked"
+				                                                   : "active");
+			}
+		}
+	} else if (strcmp(verb, "add") == 0) {
+		if (!o->person || (o->pubkey && o->generate)) {
+			fprintf(stderr, "carelinectl device add --person P [--id ID] "
+			                "[--pubkey BASE64 | --generate]\n");
+			return 2;
+		}
+		unsigned char pk[CL_CRYPTO_BOX_KEY_BYTES], sk[CL_CRYPTO_BOX_KEY_BYTES];
+		char pk_b64[CL_CRYPTO_KEY_B64], sk_b64[CL_CRYPTO_KEY_B64];
+		if (o->generate) {
+			if (cl_crypto_box_keypair(pk, sk) != CL_OK) {
+				fprintf(stderr, "carelinectl: no keypair (libsodium)\n");
+				return 1;
+			}
+			cl_crypto_key_to_base64(pk, pk_b64);
+			cl_crypto_key_to_base64(sk, sk_b64);
+			cl_crypto_wipe(sk, sizeof(sk));
+		}
+		json_t *req = json_pack("{s:s}", "person", o->person);
+		if (o->device_id)
+			json_object_set_new(req, "id", json_string(o->device_id));
+		if (o->pubkey || o->generate)
+			json_object_set_new(req, "pubkey",
+			                    json_string(o->pubkey ? o->pubkey : pk_b64));
+		status = call(o, "POST", "/api/v1/devices", req, &resp, NULL);
+		json_decref(req);
+		json_t *mqtt = json_object_get(resp, "mqtt");
+		if (status != 201) {
+			rc = failed(status, resp);
+		} else if (o->json) {
+			if (o->generate)
+				json_object_set_new(resp, "secret_key", json_string(sk_b64));
+			print_json(resp);
+		} else {
+			bool account = json_is_string(json_object_get(mqtt, "password"));
+			printf("device %s for %s%s\n", str(resp, "id"), str(resp, "person"),
+			       json_is_string(json_object_get(resp, "pubkey"))
+			           ? " (messages to it are sealed to its key)"
+			           : " (no key: its alerts carry no personal data)");
+			printf("  MQTT username: %s\n", str(mqtt, "username"));
+			if (account)
+				printf(
+				    "  MQTT password: %s   (shown once; the broker keeps a hash)\n",
+				    str(mqtt, "password"));
+			else
+				printf("  MQTT password: none (the broker has no accounts: "
+				       "[mqtt] accounts = none)\n");
+			if (o->generate)
+				printf(
+				    "  secret key:    %s   (for the device only; careline does not "
+				    "keep it)\n",
+				    sk_b64);
+			printf("Try it: carelinectl app --device %s%s%s%s%s --port %lld\n",
+			       str(resp, "id"), account ? " --password " : "",
+			       account ? str(mqtt, "password") : "",
+			       o->generate ? " --secret-key " : "", o->generate ? sk_b64 : "",
+			       (long long)json_integer_value(json_object_get(mqtt, "port")));
+		}
+		cl_crypto_wipe(sk_b64, sizeof(sk_b64));
+	} else if (strcmp(verb, "revoke") == 0 && argc > 1) {
+		char path[128];
+		snprintf(path, sizeof(path), "/api/v1/devices/%s", argv[1]);
+		status = call(o, "DELETE", path, NULL, &resp, NULL);
+		if (status != 200)
+			rc = failed(status, resp);
+		else if (o->json)
+			print_json(resp);
+		else
+			printf("device %s revoked; broker account: %s\n", argv[1],
+			       str(resp, "broker_account"));
+	} else {
+		fprintf(stderr, "carelinectl device add|list|revoke ...\n");
+		return 2;
+	}
+	json_decref(resp);
+	return rc;
+}
+
+/* key show: careline's public key, to which apps seal reports. */
+static int cmd_key(const struct opts *o)
+{
+	json_t *resp = NULL;
+	long status = call(o, "GET", "/api/v1/key", NULL, &resp, NULL);
+	int rc = 0;
+	if (status != 200)
+		rc = failed(status, resp);
+	else if (o->json)
+		print_json(resp);
+	else
+		printf("%s\n", str(resp, "public_key"));
+	json_decref(resp);
+	return rc;
+}
+
 static int cmd_status(const struct opts *o)
 {
 	json_t *resp;
@@ -385,6 +513,10 @@ static void usage(FILE *f)
 	    "  note REF --as PERSON --text TEXT\n"
 	    "  oncall TEAM [--at 'YYYY-MM-DD HH:MM']  who is on duty (Copenhagen time)\n"
 	    "  report --text TEXT [--anonymous]       post a report (demo, tests)\n"
+	    "  device add --person P [--id ID] [--pubkey B64 | --generate]\n"
+	    "                                 register a device and make its broker account\n"
+	    "  device list | device revoke ID\n"
+	    "  key show                       careline's public key (apps seal reports to it)\n"
 	    "  app --device ID [--password PW] [--host H --port P] [--secret-key B64]\n"
 	    "      [--careline-key B64] [--seal] [--once CMD]... | app --generate\n"
 	    "                                 the reference device client over MQTT\n"
@@ -423,6 +555,8 @@ int main(int argc, char **argv)
 	    {"once", required_argument, NULL, 0x107},
 	    {"print-keypair", no_argument, NULL, 0x108},
 	    {"generate", no_argument, NULL, 0x108},
+	    {"id", required_argument, NULL, 0x109},
+	    {"pubkey", required_argument, NULL, 0x10a},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -501,6 +635,13 @@ int main(int argc, char **argv)
 			break;
 		case 0x108:
 			app.print_keypair = true;
+			o.generate = true;
+			break;
+		case 0x109:
+			o.device_id = optarg;
+			break;
+		case 0x10a:
+			o.pubkey = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -542,6 +683,10 @@ int main(int argc, char **argv)
 		rc = cmd_report(&o);
 	else if (strcmp(cmd, "override") == 0)
 		rc = cmd_override(&o, argc - optind - 1, argv + optind + 1);
+	else if (strcmp(cmd, "device") == 0)
+		rc = cmd_device(&o, argc - optind - 1, argv + optind + 1);
+	else if (strcmp(cmd, "key") == 0)
+		rc = cmd_key(&o);
 	else if (!arg)
 		usage(stderr);
 	else if (strcmp(cmd, "show") == 0)

@@ -69,6 +69,9 @@ const unsigned char *cl_crypto_ref_key(const struct cl_crypto *c);
 /* careline's own crypto_box public key (derived from the master key), to
  * which apps may seal reports. */
 void cl_crypto_box_public(const struct cl_crypto *c, unsigned char pk[CL_CRYPTO_BOX_KEY_BYTES]);
+/* A new crypto_box keypair (for a device: carelinectl device add --generate). */
+enum cl_err cl_crypto_box_keypair(unsigned char pk[CL_CRYPTO_BOX_KEY_BYTES],
+                                  unsigned char sk[CL_CRYPTO_BOX_KEY_BYTES]);
 /* crypto_box_seal msg to a device's public key; out has len + CL_CRYPTO_SEAL_BYTES. */
 enum cl_err cl_crypto_box_seal_to(const unsigned char pk[CL_CRYPTO_BOX_KEY_BYTES], const void *msg,
                                   size_t len, unsigned char *out);

@@ -229,6 +229,9 @@ int main(void)
 	         sodium_base642bin(careline_pk, sizeof(careline_pk), key_b64, strlen(key_b64), NULL,
 	                           &pk_len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
 	         pk_len == 32);
+	char key_b64_copy[64];
+	snprintf(key_b64_copy, sizeof(key_b64_copy), "%s", key_b64);
+	key_b64 = key_b64_copy;
 	hx_resp_free(&key);
 
 	char rid[37];
@@ -352,6 +355,47 @@ int main(void)
 	rev = hx_admin(&h, "DELETE", "/api/v1/devices/anna-phone", NULL);
 	hx_check_error(&rev, 409, "configured", "a configured device is revoked in the config");
 	hx_resp_free(&rev);
+
+	/* --- the same through carelinectl and the reference app --------------------- */
+	const char *ctl = hx_carelinectl_bin();
+	char *out = NULL;
+	const char *add[] = {ctl,        "--socket", h.socket_path, "--json", "device",     "add",
+	                     "--person", "bo",       "--id",        "bo-tab", "--generate", NULL};
+	HX_CHECK(hx_run(add, &out, NULL) == 0, "carelinectl device add: %s", out ? out : "");
+	json_t *added = json_loads(out, 0, NULL);
+	free(out);
+	const char *bo_pw =
+	    json_string_value(json_object_get(json_object_get(added, "mqtt"), "password"));
+	const char *bo_sk = json_string_value(json_object_get(added, "secret_key"));
+	HX_CHECK(bo_pw && bo_sk && json_is_string(json_object_get(added, "pubkey")));
+	char port[16];
+	snprintf(port, sizeof(port), "%d", h.mqtt_port);
+	const char *app[] = {ctl,      "app",          "--device", "bo-tab", "--password",
+	                     bo_pw,    "--secret-key", bo_sk,      "--port", port,
+	                     "--once", "queue",        NULL};
+	HX_CHECK(hx_run(app, &out, NULL) == 0, "the app connects with its account: %s",
+	         out ? out : "");
+	HX_CHECK(strstr(out, "QUEUE"), "the app shows the team's queue: %s", out);
+	free(out);
+	const char *keyshow[] = {ctl, "--socket", h.socket_path, "key", "show", NULL};
+	HX_CHECK(hx_run(keyshow, &out, NULL) == 0 && strncmp(out, key_b64, strlen(key_b64)) == 0,
+	         "key show prints careline's public key");
+	free(out);
+	const char *list_cmd[] = {ctl, "--socket", h.socket_path, "device", "list", NULL};
+	HX_CHECK(hx_run(list_cmd, &out, NULL) == 0 && strstr(out, "bo-tab") &&
+	             strstr(out, "revoked"),
+	         "device list: %s", out ? out : "");
+	free(out);
+	const char *revoke[] = {ctl, "--socket", h.socket_path, "device", "revoke", "bo-tab", NULL};
+	HX_CHECK(hx_run(revoke, &out, NULL) == 0 && strstr(out, "disabled"), "device revoke");
+	free(out);
+	char *err_out = NULL;
+	int app_rc = hx_run(app, &out, &err_out);
+	HX_CHECK(app_rc == 3, "a revoked device's app cannot connect: rc %d, %s", app_rc,
+	         err_out ? err_out : "");
+	free(out);
+	free(err_out);
+	json_decref(added); /* app[] points into it */
 
 	/* --- require_sealed -------------------------------------------------------- */
 	hx_stop_daemon(&h);
