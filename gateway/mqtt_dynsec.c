@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "careline/crypto.h"
 #include "careline/log.h"
 #include "mqtt_internal.h"
 
@@ -55,15 +56,15 @@ static bool send_commands(struct gw_mqtt *m, json_t *commands, enum request_kind
                           const char *corr, gw_account_done_fn done, void *ctx)
 {
 	char *payload = dump_commands(commands);
-	if (!payload)
-		return false;
-	int rc = mqtt_publish_raw(m, DYNSEC_TOPIC, payload);
+	struct dynsec_request *r = payload ? calloc(1, sizeof(*r)) : NULL;
+	int rc = r ? mqtt_publish_raw(m, DYNSEC_TOPIC, payload) : MOSQ_ERR_NOMEM;
+	if (payload)
+		cl_crypto_wipe(payload, strlen(payload)); /* may hold a device's password */
 	free(payload);
-	if (rc != MOSQ_ERR_SUCCESS)
+	if (rc != MOSQ_ERR_SUCCESS) {
+		free(r);
 		return false;
-	struct dynsec_request *r = calloc(1, sizeof(*r));
-	if (!r)
-		return false;
+	}
 	snprintf(r->corr, sizeof(r->corr), "%s", corr);
 	r->kind = kind;
 	r->deadline = now_ms() + DYNSEC_TIMEOUT_MS;
