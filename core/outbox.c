@@ -174,12 +174,22 @@ static bool alert_still_needed(const struct cl_notification *n, const struct cl_
 	return t->state == CL_TICKET_NOTIFYING;
 }
 
+/* An alert to a device revoked since it was written: nobody to send it to
+ * (MQTT notifications target a device id). */
+static bool target_revoked(struct cl_service *svc, const struct cl_notification *n)
+{
+	if (strcmp(n->channel, "mqtt") != 0)
+		return false;
+	const struct cl_device *d = cl_service_device(svc, n->target);
+	return d && d->revoked;
+}
+
 /* One attempt. Its retry is scheduled first, so a send that is never
  * confirmed is tried again. */
 static void dispatch(struct cl_service *svc, const struct cl_notification *n,
                      const struct cl_ticket *t, int64_t now)
 {
-	if (!alert_still_needed(n, t)) {
+	if (!alert_still_needed(n, t) || target_revoked(svc, n)) {
 		cl_idmap_take(&svc->inflight, n->id, NULL);
 		queue_result(svc, n->id, SEND_CANCELLED, 0, 0, NULL);
 		return;
@@ -213,6 +223,7 @@ static void dispatch(struct cl_service *svc, const struct cl_notification *n,
 }
 
 struct id_list {
+	struct cl_service *svc;
 	int64_t *v;
 	size_t n, cap;
 	bool nomem;
@@ -221,6 +232,8 @@ struct id_list {
 static void collect_id(void *ctx, const struct cl_notification *n)
 {
 	struct id_list *l = ctx;
+	if (target_revoked(l->svc, n))
+		return;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		int64_t *v = realloc(l->v, cap * sizeof(*v));
@@ -236,7 +249,7 @@ static void collect_id(void *ctx, const struct cl_notification *n)
 
 enum cl_err outbox_requeue_current(struct cl_service *svc, const char *channel, int64_t now)
 {
-	struct id_list l = {0};
+	struct id_list l = {.svc = svc};
 	int64_t since = now - svc->cfg->alert_expiry_s * 1000;
 	enum cl_err err =
 	    cl_store_notifications_current(svc->store, channel, since, collect_id, &l);

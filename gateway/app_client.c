@@ -1127,6 +1127,8 @@ static int setup(struct app *a, const struct gw_app_opts *o)
 		return 3;
 	}
 	mosquitto_int_option(a->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_int_option(a->mosq, MOSQ_OPT_TCP_NODELAY,
+	                     1); /* alerts are small: no Nagle wait */
 	const char *pw = o->password ? o->password : getenv("CARELINE_APP_PASSWORD");
 	mosquitto_username_pw_set(a->mosq, o->device, pw && pw[0] ? pw : NULL);
 	if (mosquitto_will_set_v5(a->mosq, a->t_status, 7, "offline", 1, true, NULL) !=

@@ -814,6 +814,8 @@ enum cl_err gw_mqtt_start(struct gw_ctx *ctx, struct gw_mqtt **out)
 		return CL_ERR_NOMEM;
 	}
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	/* Receipts and alerts are small and urgent: no Nagle wait for more. */
+	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM, INFLIGHT_MAX);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, INFLIGHT_MAX);
 	if (ctx->cfg->mqtt_username[0])

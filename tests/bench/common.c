@@ -284,6 +284,7 @@ static void start_broker(struct bench_env *env)
 	         "persistence false\n"
 	         "max_queued_messages 100000\n"
 	         "max_inflight_messages 1000\n"
+	         "set_tcp_nodelay true\n"
 	         "log_dest stderr\n"
 	         "log_type error\n"
 	         "log_type warning\n",
@@ -884,6 +885,7 @@ struct bmq *bmq_connect(const char *client_id, int port, bmq_msg_fn fn, void *ct
 	if (!q->m)
 		bench_fail("mosquitto_new");
 	mosquitto_int_option(q->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_int_option(q->m, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_int_option(q->m, MOSQ_OPT_SEND_MAXIMUM, 1000);
 	mosquitto_int_option(q->m, MOSQ_OPT_RECEIVE_MAXIMUM, 1000);
 	mosquitto_connect_v5_callback_set(q->m, on_connect);

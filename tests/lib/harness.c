@@ -655,6 +655,7 @@ void hx_start_broker(struct hx *h)
 		         "%s%s"
 		         "max_queued_messages 100000\n"
 		         "max_inflight_messages 1000\n"
+		         "set_tcp_nodelay true\n"
 		         "log_dest stdout\n"
 		         "log_type error\nlog_type warning\nlog_type notice\n%s",
 		         h->mqtt_port, auth, persist, geteuid() == 0 ? "user root\n" : "");
@@ -1165,6 +1166,7 @@ static struct hx_device *client_connect(struct hx *h, const char *client_id, con
 	if (!d->mosq)
 		hx_fail("mosquitto_new(%s) failed", client_id);
 	mosquitto_int_option(d->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	mosquitto_int_option(d->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_int_option(d->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, 1000);
 	mosquitto_int_option(d->mosq, MOSQ_OPT_SEND_MAXIMUM, 1000);
 	if (username)

@@ -1422,6 +1422,51 @@ static void test_service_cancelled_job_is_committed_silently(void **state)
 	assert_true(a.duplicate);
 }
 
+static void on_control_done(void *ctx, enum cl_err err, const struct cl_control *c)
+{
+	*(enum cl_err *)ctx = err;
+}
+
+static enum cl_err control(const struct cl_control *c)
+{
+	enum cl_err err = CL_ERR__COUNT; /* not answered */
+	assert_non_null(cl_service_submit_control(fx.svc, c, on_control_done, &err));
+	cl_service_flush(fx.svc);
+	return err;
+}
+
+/* After the broker lost what it had accepted, the current alert to each
+ * device goes out again; a device revoked meanwhile gets nothing. */
+static void test_service_resend_skips_revoked_devices(void **state)
+{
+	struct cl_control add = {.kind = CL_CONTROL_DEVICE_ADD};
+	snprintf(add.device.id, sizeof(add.device.id), "bo-tablet");
+	snprintf(add.device.person, sizeof(add.device.person), "bo");
+	assert_int_equal(control(&add), CL_OK);
+
+	struct cl_report_answer a = submit_text("resend-1", TEXT_NOISE);
+	assert_int_equal(a.err, CL_OK);
+	assert_int_equal(count_sent(0, a.ref, "alert", "bo"), 2);
+	at(T0 + SEC); /* deliveries recorded */
+
+	struct cl_control resend = {.kind = CL_CONTROL_RESEND, .channel = "mqtt"};
+	size_t before = fx.sender.n;
+	assert_int_equal(control(&resend), CL_OK);
+	at(T0 + 2 * SEC);
+	assert_int_equal(count_sent(before, a.ref, "alert", "bo"), 2);
+
+	struct cl_control revoke = {.kind = CL_CONTROL_DEVICE_REVOKE};
+	snprintf(revoke.device.id, sizeof(revoke.device.id), "bo-tablet");
+	assert_int_equal(control(&revoke), CL_OK);
+	at(T0 + 3 * SEC);
+
+	before = fx.sender.n;
+	assert_int_equal(control(&resend), CL_OK);
+	at(T0 + 4 * SEC);
+	assert_int_equal(count_sent(before, a.ref, "alert", "bo"), 1);
+	assert_string_equal(fx.sender.v[fx.sender.n - 1].target, "bo-phone");
+}
+
 int main(void)
 {
 	cl_log_set_level(CL_LOG_WARN);
@@ -1457,6 +1502,8 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_service_group_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_service_cancelled_job_is_committed_silently, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_service_resend_skips_revoked_devices, setup,
 	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
