@@ -492,6 +492,57 @@ static int set_sms(struct parse_ctx *p, const char *name, const char *value)
 	return 1;
 }
 
+static int set_voice(struct parse_ctx *p, const char *name, const char *value)
+{
+	struct cl_voice_config *v = &p->cfg->voice;
+	struct {
+		const char *key;
+		char *dst;
+		size_t len;
+	} strs[] = {
+	    {"provider", v->provider, sizeof(v->provider)},
+	    {"public_url", v->public_url, sizeof(v->public_url)},
+	    {"api_base", v->api_base, sizeof(v->api_base)},
+	    {"account", v->account, sizeof(v->account)},
+	    {"secret", v->secret, sizeof(v->secret)},
+	    {"hook_path_secret", v->hook_path_secret, sizeof(v->hook_path_secret)},
+	    {"hook_user", v->hook_user, sizeof(v->hook_user)},
+	    {"hook_password", v->hook_password, sizeof(v->hook_password)},
+	    {"from", v->from, sizeof(v->from)},
+	    {"english_numbers", v->english_numbers, sizeof(v->english_numbers)},
+	    {"prompts_dir", v->prompts_dir, sizeof(v->prompts_dir)},
+	};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strcmp(name, strs[i].key) == 0) {
+			if (!copy_str(strs[i].dst, strs[i].len, value))
+				return fail(p, "[voice] %s: too long", name);
+			if (strcmp(name, "provider") == 0 && value[0] && strcmp(value, "twilio") &&
+			    strcmp(value, "46elks"))
+				return fail(p, "[voice] provider: twilio or 46elks");
+			while (strcmp(name, "public_url") == 0 && strs[i].dst[0] &&
+			       strs[i].dst[strlen(strs[i].dst) - 1] == '/')
+				strs[i].dst[strlen(strs[i].dst) - 1] = '\0';
+			return 1;
+		}
+	}
+	long n;
+	if (strcmp(name, "record_max") == 0) {
+		if (!parse_long(value, 5, 3600, &n))
+			return fail(p, "[voice] record_max: expected seconds 5..3600");
+		v->record_max_s = (int)n;
+	} else if (strcmp(name, "ring_timeout") == 0) {
+		if (!parse_long(value, 5, 120, &n))
+			return fail(p, "[voice] ring_timeout: expected seconds 5..120");
+		v->ring_timeout_s = (int)n;
+	} else if (strcmp(name, "idle_timeout") == 0) {
+		if (!parse_seconds(value, &v->idle_timeout_ms) || v->idle_timeout_ms < 60000)
+			return fail(p, "[voice] idle_timeout: expected seconds, at least 60");
+	} else {
+		return fail(p, "[voice] unknown key '%s'", name);
+	}
+	return 1;
+}
+
 static int set_routing(struct parse_ctx *p, const char *name, const char *value)
 {
 	if (strcmp(name, "default_area") == 0) {
@@ -948,6 +999,8 @@ static bool parse_step(const char *value, struct cl_policy_step *step)
 				step->via |= CL_VIA_MQTT;
 			else if (strcmp(c, "sms") == 0)
 				step->via |= CL_VIA_SMS;
+			else if (strcmp(c, "voice") == 0)
+				step->via |= CL_VIA_VOICE;
 			else
 				return false;
 		}
@@ -1053,6 +1106,8 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 			return set_routing(p, name, value);
 		if (strcmp(kind, "sms") == 0)
 			return set_sms(p, name, value);
+		if (strcmp(kind, "voice") == 0)
+			return set_voice(p, name, value);
 		if (strcmp(kind, "holidays") == 0)
 			return set_holidays(p, name, value);
 	} else {
@@ -1094,6 +1149,10 @@ static void set_defaults(struct cl_config *cfg)
 	cfg->holidays.grundlovsdag = true;
 	cfg->holidays.christmas_eve = true;
 	cfg->holidays.new_years_eve = true;
+	cfg->voice.record_max_s = 120;
+	cfg->voice.idle_timeout_ms = 10 * 60 * 1000;
+	cfg->voice.ring_timeout_s = 30;
+	copy_str(cfg->voice.prompts_dir, sizeof(cfg->voice.prompts_dir), "config/prompts");
 	struct cl_sms_config *sms = &cfg->sms;
 	sms->followup_window_ms = 30 * 60 * 1000;
 	sms->replay_window_ms = 24 * 3600 * 1000;
@@ -1164,6 +1223,50 @@ static bool check_sms(struct parse_ctx *p)
 	if (missing)
 		return FAIL_AT(p, "sms", "", "provider", 0, "[sms] provider %s needs %s",
 		               sms->provider, missing),
+		       false;
+	return true;
+}
+
+/* [voice]: what [sms] already says about the same provider is not repeated;
+ * then the provider's needs must be met. */
+static bool check_voice(struct parse_ctx *p)
+{
+	struct cl_voice_config *v = &p->cfg->voice;
+	const struct cl_sms_config *sms = &p->cfg->sms;
+	if (!v->provider[0])
+		return true;
+	if (strcmp(v->provider, sms->provider) == 0) {
+		struct {
+			char *dst;
+			const char *src;
+			size_t len;
+		} inherit[] = {
+		    {v->public_url, sms->public_url, sizeof(v->public_url)},
+		    {v->api_base, sms->api_base, sizeof(v->api_base)},
+		    {v->account, sms->account, sizeof(v->account)},
+		    {v->secret, sms->secret, sizeof(v->secret)},
+		    {v->hook_path_secret, sms->hook_path_secret, sizeof(v->hook_path_secret)},
+		    {v->hook_user, sms->hook_user, sizeof(v->hook_user)},
+		    {v->hook_password, sms->hook_password, sizeof(v->hook_password)},
+		    {v->from, sms->from, sizeof(v->from)},
+		};
+		for (size_t i = 0; i < sizeof(inherit) / sizeof(inherit[0]); i++)
+			if (!inherit[i].dst[0])
+				copy_str(inherit[i].dst, inherit[i].len, inherit[i].src);
+	}
+	const char *missing = NULL;
+	if (!v->public_url[0])
+		missing = "public_url";
+	else if (!v->secret[0])
+		missing = "secret";
+	else if (!v->account[0])
+		missing = "account";
+	else if (strcmp(v->provider, "46elks") == 0 &&
+	         (!v->hook_path_secret[0] || !v->hook_user[0] || !v->hook_password[0]))
+		missing = "hook_path_secret, hook_user and hook_password";
+	if (missing)
+		return FAIL_AT(p, "voice", "", "provider", 0, "[voice] provider %s needs %s",
+		               v->provider, missing),
 		       false;
 	return true;
 }
@@ -1280,7 +1383,7 @@ static bool link_team(struct parse_ctx *p, struct cl_team *t, size_t index)
 static bool link_config(struct parse_ctx *p)
 {
 	struct cl_config *cfg = p->cfg;
-	if (!check_sms(p))
+	if (!check_sms(p) || !check_voice(p))
 		return false;
 	for (size_t i = 0; i < cfg->n_policies; i++) {
 		struct cl_policy *pol = &cfg->policies[i];

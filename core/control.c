@@ -76,6 +76,13 @@ void control_apply(struct cl_service *svc, struct cl_job *job, int64_t now)
 			        c->actor[0] ? c->actor : "-");
 		}
 		break;
+	case CL_CONTROL_RECORDING_STORED:
+	case CL_CONTROL_RECORDING_FAILED:
+	case CL_CONTROL_RECORDING_DELETED:
+	case CL_CONTROL_RECORDING_READ:
+	case CL_CONTROL_CALLS_SWEEP:
+		err = calls_control(svc, c, now);
+		break;
 	case CL_CONTROL_OVERRIDE_REMOVE:
 		err = cl_store_override_delete(svc->store, c->override.id);
 		if (err == CL_OK) {

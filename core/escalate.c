@@ -109,6 +109,14 @@ static bool sms_contact(struct cl_service *svc, const char *person)
 	       !cl_store_contact_blocked(svc->store, person, "sms");
 }
 
+/* A person's phone for alert calls, when the hotline provider is set. */
+static bool voice_contact(struct cl_service *svc, const char *person)
+{
+	const struct cl_person *p = cl_config_person(svc->cfg, person);
+	return svc->cfg->voice.provider[0] && p && p->phone[0] &&
+	       !cl_store_contact_blocked(svc->store, person, "voice");
+}
+
 static enum cl_err queue_row(struct cl_service *svc, const struct cl_ticket *t,
                              struct cl_notification *row, const char *channel, const char *target,
                              int64_t now)
@@ -132,6 +140,9 @@ static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket 
 	               ? 0
 	               : cl_service_person_devices(svc, person, devices, MAX_DEVICES_PER_PERSON);
 	bool sms = (!via || (via & CL_VIA_SMS)) && sms_contact(svc, person);
+	/* Calls are for alerts on steps that name them, never for updates. */
+	bool voice =
+	    (via & CL_VIA_VOICE) && strcmp(kind, "alert") == 0 && voice_contact(svc, person);
 	struct cl_notification row = {
 	    .ticket_id = t->id,
 	    .step = t->step,
@@ -140,7 +151,7 @@ static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket 
 	};
 	snprintf(row.person, sizeof(row.person), "%s", person);
 	snprintf(row.kind, sizeof(row.kind), "%s", kind);
-	if (n == 0 && !sms) {
+	if (n == 0 && !sms && !voice) {
 		snprintf(row.channel, sizeof(row.channel), "none");
 		snprintf(row.target, sizeof(row.target), "-");
 		snprintf(row.last_error, sizeof(row.last_error), "no_contact");
@@ -159,6 +170,8 @@ static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket 
 		if (err == CL_OK)
 			err = queue_row(svc, t, &row, "sms", person, now);
 	}
+	if (err == CL_OK && voice)
+		err = queue_row(svc, t, &row, "voice", person, now);
 	return err;
 }
 

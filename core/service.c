@@ -183,6 +183,20 @@ struct cl_job *cl_service_submit_control(struct cl_service *svc, const struct cl
 	return job;
 }
 
+struct cl_job *cl_service_submit_call(struct cl_service *svc, const struct cl_call_request *r,
+                                      cl_call_done_fn done, void *ctx)
+{
+	struct cl_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return NULL;
+	job->kind = JOB_CALL;
+	job->call = *r;
+	job->call_done = done;
+	job->ctx = ctx;
+	enqueue(svc, job);
+	return job;
+}
+
 void cl_service_job_cancel(struct cl_job *job)
 {
 	if (job)
@@ -307,6 +321,8 @@ static enum cl_err job_err(const struct cl_job *job)
 		return job->action_answer.err;
 	case JOB_CONTROL:
 		return job->control_err;
+	case JOB_CALL:
+		return job->call_answer.err;
 	}
 	return CL_ERR_INVALID;
 }
@@ -322,6 +338,9 @@ static void job_set_err(struct cl_job *job, enum cl_err err)
 		break;
 	case JOB_CONTROL:
 		job->control_err = err;
+		break;
+	case JOB_CALL:
+		job->call_answer.err = err;
 		break;
 	}
 }
@@ -350,6 +369,9 @@ static void run_job(struct cl_service *svc, struct cl_job *job, int64_t now)
 		break;
 	case JOB_CONTROL:
 		control_apply(svc, job, now);
+		break;
+	case JOB_CALL:
+		call_apply(svc, job, now);
 		break;
 	}
 	if (is_storage_err(job_err(job))) {
@@ -381,6 +403,8 @@ static void answer_jobs(struct cl_job *head)
 				head->action_done(head->ctx, &head->action_answer);
 			else if (head->kind == JOB_CONTROL && head->control_done)
 				head->control_done(head->ctx, head->control_err, &head->control);
+			else if (head->kind == JOB_CALL && head->call_done)
+				head->call_done(head->ctx, &head->call_answer);
 		}
 		job_free(head);
 		head = next;

@@ -13,7 +13,7 @@
 #include "careline/idmap.h"
 #include "careline/service.h"
 
-enum job_kind { JOB_REPORT, JOB_ACTION, JOB_CONTROL };
+enum job_kind { JOB_REPORT, JOB_ACTION, JOB_CONTROL, JOB_CALL };
 
 struct cl_job {
 	enum job_kind kind;
@@ -25,6 +25,9 @@ struct cl_job {
 	struct cl_action_answer action_answer;
 	struct cl_control control;
 	enum cl_err control_err;
+	struct cl_call_request call;
+	struct cl_call_answer call_answer;
+	cl_call_done_fn call_done;
 	cl_report_done_fn report_done;
 	cl_action_done_fn action_done;
 	cl_control_done_fn control_done;
@@ -141,6 +144,11 @@ void action_apply(struct cl_service *svc, struct cl_job *job, int64_t now);
 
 /* Remember a consumed deadline until the flush commits. */
 enum cl_err fx_popped(struct cl_service *svc, const struct cl_heap_entry *e);
+
+/* calls.c: one hotline callback inside the open transaction; the recording
+ * controls and the idle-call sweep (called from control_apply). */
+void call_apply(struct cl_service *svc, struct cl_job *job, int64_t now);
+enum cl_err calls_control(struct cl_service *svc, const struct cl_control *c, int64_t now);
 
 /* escalate.c */
 /* Record a ticket_event row (actor "system" for the engine). */

@@ -120,6 +120,39 @@ static const char *const stmt_sql[ST__COUNT] = {
                          " VALUES (?1, ?2, ?3, ?4)",
     [ST_DEVICE_REVOKE] = "UPDATE device SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
     [ST_DEVICES_ALL] = "SELECT id, person, pubkey, created_at, revoked_at FROM device ORDER BY id",
+    [ST_CALL_GET] = "SELECT " STORE_CALL_COLS " FROM call WHERE provider = ?1 AND call_key = ?2",
+    [ST_CALL_INSERT] = "INSERT INTO call (provider, call_key, step, lang, category, tries,"
+                       " consent, ticket_id, created_at, updated_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_CALL_UPDATE] = "UPDATE call SET step = ?2, category = ?3, tries = ?4, consent = ?5,"
+                       " ticket_id = ?6, updated_at = ?7 WHERE id = ?1",
+    [ST_CALLS_IDLE] = "SELECT " STORE_CALL_COLS " FROM call WHERE step <> 'ended'"
+                      " AND updated_at < ?1 ORDER BY updated_at LIMIT ?2",
+    [ST_REC_PUT] = "INSERT INTO recording (call_id, ticket_id, provider, remote_id, remote_url,"
+                   " state, next_try_at, duration_s, created_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8)"
+                   " ON CONFLICT (call_id) DO UPDATE SET"
+                   " remote_id = CASE WHEN state = 'pending' THEN excluded.remote_id"
+                   "  ELSE remote_id END,"
+                   " remote_url = CASE WHEN state = 'pending' THEN excluded.remote_url"
+                   "  ELSE remote_url END,"
+                   " duration_s = max(duration_s, excluded.duration_s),"
+                   " next_try_at = CASE WHEN state = 'pending'"
+                   "  THEN min(next_try_at, excluded.next_try_at) ELSE next_try_at END",
+    [ST_REC_LINK] = "UPDATE recording SET ticket_id = ?2 WHERE call_id = ?1",
+    [ST_REC_WORK] = "SELECT " STORE_REC_COLS " FROM recording"
+                    " WHERE state = 'pending' OR remote_deleted = 0 ORDER BY next_try_at",
+    [ST_REC_GET] = "SELECT " STORE_REC_COLS ", audio_enc FROM recording WHERE id = ?1",
+    [ST_REC_OF_TICKET] = "SELECT " STORE_REC_COLS " FROM recording WHERE ticket_id = ?1"
+                         " ORDER BY id",
+    [ST_REC_STORED] = "UPDATE recording SET state = 'stored', audio_enc = ?2, size = ?3,"
+                      " stored_at = ?4, last_error = NULL WHERE id = ?1 AND state = 'pending'",
+    [ST_REC_RETRY] = "UPDATE recording SET attempts = ?2, next_try_at = ?3, last_error = ?4,"
+                     " state = CASE WHEN ?5 AND state = 'pending' THEN 'failed' ELSE state END,"
+                     " remote_deleted = CASE WHEN ?5 THEN 1 ELSE remote_deleted END"
+                     " WHERE id = ?1",
+    [ST_REC_REMOTE_DELETED] = "UPDATE recording SET remote_deleted = 1, remote_url = ''"
+                              " WHERE id = ?1",
     [ST_NOTIF_PENDING] = "SELECT id, next_attempt_at FROM notification WHERE state = 'pending'",
     [ST_NOTIF_OF_TICKET] =
         "SELECT " STORE_NOTIF_COLS " FROM notification WHERE ticket_id = ? ORDER BY id",

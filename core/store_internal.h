@@ -66,6 +66,18 @@ enum store_stmt {
 	ST_DEVICE_INSERT,
 	ST_DEVICE_REVOKE,
 	ST_DEVICES_ALL,
+	ST_CALL_GET,
+	ST_CALL_INSERT,
+	ST_CALL_UPDATE,
+	ST_CALLS_IDLE,
+	ST_REC_PUT,
+	ST_REC_LINK,
+	ST_REC_WORK,
+	ST_REC_GET,
+	ST_REC_OF_TICKET,
+	ST_REC_STORED,
+	ST_REC_RETRY,
+	ST_REC_REMOTE_DELETED,
 	ST__COUNT
 };
 
@@ -84,6 +96,13 @@ struct cl_store {
 	" t.taken_at, t.closed_reason, t.closed_at, t.linked_to, l.ref, t.esc_phase, t.esc_step,"  \
 	" t.esc_loop, t.due_at, t.unhandled"
 #define STORE_TICKET_FROM " FROM ticket t LEFT JOIN ticket l ON l.id = t.linked_to"
+
+#define STORE_CALL_COLS                                                                            \
+	"id, provider, call_key, step, lang, category, tries, consent, ticket_id, created_at,"     \
+	" updated_at"
+#define STORE_REC_COLS                                                                             \
+	"id, call_id, ticket_id, provider, remote_id, remote_url, state, remote_deleted,"          \
+	" attempts, next_try_at, last_error, duration_s, size, created_at, stored_at"
 
 #define STORE_NOTIF_COLS                                                                           \
 	"id, ticket_id, person, channel, target, kind, step, loop, state, attempts,"               \

@@ -141,6 +141,44 @@ const char *const store_migrations[] = {
     " pubkey BLOB,"
     " created_at INTEGER NOT NULL,"
     " revoked_at INTEGER);",
+
+    /* 5: the hotline. A call's progress (keyed by the provider's call id, so
+     * a restart mid-call goes on at the right step; no phone number here),
+     * and recordings: where to fetch them, then the audio encrypted. */
+    "CREATE TABLE call ("
+    " id INTEGER PRIMARY KEY,"
+    " provider TEXT NOT NULL,"
+    " call_key TEXT NOT NULL,"
+    " step TEXT NOT NULL,"
+    " lang TEXT NOT NULL,"
+    " category TEXT,"
+    " tries INTEGER NOT NULL DEFAULT 0,"
+    " consent INTEGER NOT NULL DEFAULT 0,"
+    " ticket_id INTEGER REFERENCES ticket(id),"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " UNIQUE (provider, call_key));"
+    "CREATE INDEX call_open ON call(updated_at) WHERE step <> 'ended';"
+    "CREATE TABLE recording ("
+    " id INTEGER PRIMARY KEY,"
+    " call_id INTEGER NOT NULL UNIQUE REFERENCES call(id),"
+    " ticket_id INTEGER REFERENCES ticket(id),"
+    " provider TEXT NOT NULL,"
+    " remote_id TEXT NOT NULL,"
+    " remote_url TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending','stored','failed')),"
+    " remote_deleted INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_try_at INTEGER NOT NULL,"
+    " last_error TEXT,"
+    " duration_s INTEGER NOT NULL DEFAULT 0,"
+    " size INTEGER,"
+    " audio_enc BLOB,"
+    " created_at INTEGER NOT NULL,"
+    " stored_at INTEGER);"
+    "CREATE INDEX recording_ticket ON recording(ticket_id);"
+    "CREATE INDEX recording_work ON recording(next_try_at)"
+    " WHERE state = 'pending' OR remote_deleted = 0;",
 };
 
 const int store_migration_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

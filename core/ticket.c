@@ -25,7 +25,7 @@ static const char *const event_names[CL_TEV__COUNT] = {
     [CL_TEV_CREATE] = "create", [CL_TEV_NOTIFY] = "notify",   [CL_TEV_ESCALATE] = "escalate",
     [CL_TEV_ACK] = "ack",       [CL_TEV_DECLINE] = "decline", [CL_TEV_ACK_TIMEOUT] = "ack_timeout",
     [CL_TEV_TAKE] = "take",     [CL_TEV_RESOLVE] = "resolve", [CL_TEV_NOTE] = "note",
-    [CL_TEV_DEFER] = "defer",
+    [CL_TEV_DEFER] = "defer",   [CL_TEV_READ] = "read",
 };
 _Static_assert(sizeof(event_names) / sizeof(event_names[0]) == CL_TEV__COUNT,
                "a name for every event");
@@ -44,12 +44,12 @@ static const char *const phase_names[CL_ESC_PHASE__COUNT] = {
 
 /* next_state[state][event]. */
 static const signed char next_state[CL_TICKET_STATE__COUNT][CL_TEV__COUNT] = {
-    /*       create notify escalate ack decline ack_timeout take resolve note defer */
-    [NEW] = {NEW, NTF, X, X, X, X, TKN, CLS, NEW, NEW},
-    [NTF] = {X, X, NTF, ACK, NTF, X, TKN, CLS, NTF, NTF},
-    [ACK] = {X, X, X, ACK, NTF, NTF, TKN, CLS, ACK, ACK},
-    [TKN] = {X, X, X, X, X, X, TKN, CLS, TKN, X},
-    [CLS] = {X, X, X, X, X, X, X, X, CLS, X},
+    /*       create notify escalate ack decline ack_timeout take resolve note defer read */
+    [NEW] = {NEW, NTF, X, X, X, X, TKN, CLS, NEW, NEW, NEW},
+    [NTF] = {X, X, NTF, ACK, NTF, X, TKN, CLS, NTF, NTF, NTF},
+    [ACK] = {X, X, X, ACK, NTF, NTF, TKN, CLS, ACK, ACK, ACK},
+    [TKN] = {X, X, X, X, X, X, TKN, CLS, TKN, X, TKN},
+    [CLS] = {X, X, X, X, X, X, X, X, CLS, X, CLS},
 };
 
 #undef X
@@ -162,7 +162,7 @@ void cl_ticket_apply(struct cl_ticket *t, enum cl_ticket_event event, const char
 		actor = "";
 
 	int next = cl_ticket_next_state(t->state, event);
-	if (t->state == CL_TICKET_CLOSED && event != CL_TEV_NOTE) {
+	if (t->state == CL_TICKET_CLOSED && event != CL_TEV_NOTE && event != CL_TEV_READ) {
 		refuse(res, "closed", "");
 		return;
 	}
@@ -230,6 +230,7 @@ void cl_ticket_apply(struct cl_ticket *t, enum cl_ticket_event event, const char
 	case CL_TEV_ESCALATE:
 	case CL_TEV_NOTE:
 	case CL_TEV_DEFER:
+	case CL_TEV_READ:
 	case CL_TEV__COUNT:
 		break;
 	}

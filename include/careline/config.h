@@ -57,6 +57,25 @@ struct cl_sms_config {
 	char keywords_help[128];
 };
 
+/* [voice]: the hotline and alert calls. Credentials left empty are taken
+ * from [sms] when both name the same provider. */
+struct cl_voice_config {
+	char provider[16]; /* "twilio", "46elks"; "" = no hotline */
+	char public_url[256];
+	char api_base[256];
+	char account[128];
+	char secret[128];
+	char hook_path_secret[64];
+	char hook_user[64];
+	char hook_password[128];
+	char from[32];             /* our number: the caller id of alert calls */
+	char english_numbers[256]; /* hotline numbers answered in English, space-separated */
+	int record_max_s;          /* longest message (Record maxLength / timelimit) */
+	int64_t idle_timeout_ms;   /* a call with no callback this long is over */
+	int ring_timeout_s;        /* an alert call rings this long */
+	char prompts_dir[256];     /* 46elks: <dir>/<lang>/<name>.wav */
+};
+
 struct cl_person {
 	char id[CL_ID_MAX];     /* "anna": a handle, never a full name */
 	char role[24];          /* worker, caretaker, lead, housing_social, ... */
@@ -136,7 +155,7 @@ struct cl_target {
 };
 
 /* Channels a step may use (bits); 0 = every contact the person has. */
-enum { CL_VIA_MQTT = 1, CL_VIA_SMS = 2 };
+enum { CL_VIA_MQTT = 1, CL_VIA_SMS = 2, CL_VIA_VOICE = 4 }; /* voice only when named */
 
 struct cl_policy_step {
 	struct cl_target targets[CL_STEP_MAX_TARGETS];
@@ -193,6 +212,7 @@ struct cl_config {
 	int64_t alert_expiry_s;
 	/* [sms] */
 	struct cl_sms_config sms;
+	struct cl_voice_config voice;
 	/* [holidays] */
 	struct cl_holidays holidays;
 	/* [routing] */

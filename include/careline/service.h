@@ -95,16 +95,25 @@ struct cl_job *cl_service_submit_action(struct cl_service *svc, struct cl_action
 /* --- channel bookkeeping (SMS) --------------------------------------------- */
 
 enum cl_control_kind {
-	CL_CONTROL_OPTOUT,          /* a number texted STOP: hash */
-	CL_CONTROL_BLOCK_CONTACT,   /* a staff contact must not be used: person, channel, error */
-	CL_CONTROL_DELIVERY,        /* a provider's delivery report: channel, provider_id,
-	                               delivery, error */
-	CL_CONTROL_OVERRIDE_ADD,    /* a roster override: override (its id is set), actor */
-	CL_CONTROL_OVERRIDE_REMOVE, /* override.id */
-	CL_CONTROL_DEVICE_ADD,      /* register device (id, person, pubkey), actor */
-	CL_CONTROL_DEVICE_REVOKE,   /* device.id, actor */
-	CL_CONTROL_RESEND,          /* channel: its broker may have lost what it had
-	                               accepted; send the current alerts again */
+	CL_CONTROL_OPTOUT,            /* a number texted STOP: hash */
+	CL_CONTROL_BLOCK_CONTACT,     /* a staff contact must not be used: person, channel, error */
+	CL_CONTROL_DELIVERY,          /* a provider's delivery report: channel, provider_id,
+	                                 delivery, error */
+	CL_CONTROL_OVERRIDE_ADD,      /* a roster override: override (its id is set), actor */
+	CL_CONTROL_OVERRIDE_REMOVE,   /* override.id */
+	CL_CONTROL_DEVICE_ADD,        /* register device (id, person, pubkey), actor */
+	CL_CONTROL_DEVICE_REVOKE,     /* device.id, actor */
+	CL_CONTROL_RESEND,            /* channel: its broker may have lost what it had
+	                                 accepted; send the current alerts again */
+	CL_CONTROL_RECORDING_STORED,  /* recording_id, data/data_len: the audio (borrowed
+	                                 until done), encrypted here */
+	CL_CONTROL_RECORDING_FAILED,  /* recording_id, error, permanent: fetch or delete
+	                                 failed; retried with backoff unless permanent */
+	CL_CONTROL_RECORDING_DELETED, /* recording_id: gone at the provider (or never
+	                                 deletable there) */
+	CL_CONTROL_RECORDING_READ,    /* recording_id, actor: record the read (audit)
+	                                 before the audio is handed out */
+	CL_CONTROL_CALLS_SWEEP,       /* end calls with no callback for [voice] idle_timeout */
 };
 
 struct cl_control {
@@ -118,12 +127,61 @@ struct cl_control {
 	struct cl_override override;
 	struct cl_device device;
 	char actor[CL_ID_MAX];
+	int64_t recording_id;
+	const unsigned char *data;
+	size_t data_len;
+	bool permanent;
 };
 
 /* c is the job's control, with results filled in (override.id). */
 typedef void (*cl_control_done_fn)(void *ctx, enum cl_err err, const struct cl_control *c);
 struct cl_job *cl_service_submit_control(struct cl_service *svc, const struct cl_control *c,
                                          cl_control_done_fn done, void *ctx);
+
+/* --- the hotline ------------------------------------------------------------- */
+
+/* One provider callback of a hotline call. */
+struct cl_call_request {
+	char provider[16];
+	char key[CL_CALL_KEY_MAX]; /* CallSid / callid */
+	char lang[4];              /* EV_START: the language of the number dialled */
+	struct cl_call_input in;
+	/* E.164 or "": kept (encrypted, on the report) only when the caller
+	 * pressed 1 for a callback; otherwise never written anywhere. */
+	char caller[32];
+	/* EV_RECORDED / EV_RECORDING: where the audio is ("" = none yet). */
+	char recording_id[96];
+	char recording_url[512];
+	int recording_duration_s;
+	bool recording_ready; /* the provider says it can be fetched now */
+};
+
+struct cl_call_answer {
+	enum cl_err err;                /* CL_ERR_NOTFOUND: no such call; CL_AGAIN: not durable */
+	struct cl_call call;            /* after the callback */
+	struct cl_call_outcome outcome; /* what it did */
+	char ref[CL_REF_MAX];           /* the call's ticket, once made */
+	enum cl_urgency urgency;
+};
+
+typedef void (*cl_call_done_fn)(void *ctx, const struct cl_call_answer *a);
+/* Queue one callback (r is copied). */
+struct cl_job *cl_service_submit_call(struct cl_service *svc, const struct cl_call_request *r,
+                                      cl_call_done_fn done, void *ctx);
+
+/* Recordings still to fetch or to delete at the provider, soonest first. */
+enum cl_err cl_service_recordings_work(struct cl_service *svc,
+                                       void (*fn)(void *ctx, const struct cl_recording *r),
+                                       void *ctx);
+/* A ticket's recordings (without audio). */
+enum cl_err cl_service_recordings_of(struct cl_service *svc, const struct cl_ticket *t,
+                                     void (*fn)(void *ctx, const struct cl_recording *r),
+                                     void *ctx);
+/* The decrypted audio of a recording of ticket t (malloc'ed; caller wipes and
+ * frees). Submit CL_CONTROL_RECORDING_READ first: reads are recorded.
+ * CL_ERR_NOTFOUND when it is not t's or has no audio yet. */
+enum cl_err cl_service_recording_audio(struct cl_service *svc, const struct cl_ticket *t,
+                                       int64_t recording_id, unsigned char **audio, size_t *len);
 
 /* --- devices ---------------------------------------------------------------- */
 

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "careline/call.h"
 #include "careline/err.h"
 #include "careline/roster.h"
 #include "careline/ticket.h"
@@ -264,5 +265,65 @@ bool cl_store_sms_optout_has(struct cl_store *s, const unsigned char hash[32]);
 enum cl_err cl_store_contact_block(struct cl_store *s, const char *person, const char *channel,
                                    const char *reason, int64_t now);
 bool cl_store_contact_blocked(struct cl_store *s, const char *person, const char *channel);
+
+/* --- the hotline: calls and recordings -------------------------------------- */
+
+/* CL_ERR_NOTFOUND when the provider's call id is unknown. */
+enum cl_err cl_store_call_get(struct cl_store *s, const char *provider, const char *key,
+                              struct cl_call *out);
+/* Insert c (its id is set). */
+enum cl_err cl_store_call_insert(struct cl_store *s, struct cl_call *c);
+enum cl_err cl_store_call_update(struct cl_store *s, const struct cl_call *c);
+/* Calls not ended whose last callback was before `before`, oldest first, at most max. */
+enum cl_err cl_store_calls_idle(struct cl_store *s, int64_t before, int max,
+                                void (*fn)(void *ctx, const struct cl_call *c), void *ctx);
+
+enum cl_recording_state { CL_REC_PENDING, CL_REC_STORED, CL_REC_FAILED };
+const char *cl_recording_state_name(enum cl_recording_state s);
+
+/* A call's recording: where the provider keeps it until fetched and deleted
+ * there, then the audio, encrypted (recording:<id>:audio). */
+struct cl_recording {
+	int64_t id;
+	int64_t call_id;
+	int64_t ticket_id; /* 0 until the call's ticket is made */
+	char provider[16];
+	char remote_id[96];   /* RecordingSid; 46elks: the file name */
+	char remote_url[512]; /* "" once deleted at the provider */
+	enum cl_recording_state state;
+	bool remote_deleted; /* nothing (more) to delete at the provider */
+	int attempts;
+	int64_t next_try_ms;
+	char last_error[64];
+	int duration_s;
+	int64_t size; /* audio bytes, when stored */
+	int64_t created_ms;
+	int64_t stored_ms;
+};
+
+/* Note where a call's recording is (again: the first note wins once stored). */
+enum cl_err cl_store_recording_put(struct cl_store *s, int64_t call_id, int64_t ticket_id,
+                                   const char *provider, const char *remote_id,
+                                   const char *remote_url, int duration_s, int64_t next_try_ms,
+                                   int64_t now);
+enum cl_err cl_store_recording_link(struct cl_store *s, int64_t call_id, int64_t ticket_id);
+/* Recordings still to fetch or to delete at the provider, soonest first. */
+enum cl_err cl_store_recordings_work(struct cl_store *s,
+                                     void (*fn)(void *ctx, const struct cl_recording *r),
+                                     void *ctx);
+enum cl_err cl_store_recordings_of_ticket(struct cl_store *s, int64_t ticket_id,
+                                          void (*fn)(void *ctx, const struct cl_recording *r),
+                                          void *ctx);
+/* One recording with its encrypted audio (copied into *audio, malloc'ed,
+ * NULL when none; caller frees). */
+enum cl_err cl_store_recording_get(struct cl_store *s, int64_t id, struct cl_recording *out,
+                                   unsigned char **audio, size_t *audio_len);
+/* The audio arrived (CL_ERR_CONFLICT when not pending any more). */
+enum cl_err cl_store_recording_stored(struct cl_store *s, int64_t id, const unsigned char *enc,
+                                      size_t enc_len, int64_t size, int64_t now);
+/* An attempt failed: try again at next_try_ms, or give up (final). */
+enum cl_err cl_store_recording_retry(struct cl_store *s, int64_t id, int attempts,
+                                     int64_t next_try_ms, const char *error, bool final);
+enum cl_err cl_store_recording_remote_deleted(struct cl_store *s, int64_t id);
 
 #endif

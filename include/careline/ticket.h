@@ -38,6 +38,7 @@ enum cl_ticket_event {
 	CL_TEV_RESOLVE,     /* closed with a reason */
 	CL_TEV_NOTE,        /* a worker's note; no state change */
 	CL_TEV_DEFER,       /* outside service hours: waits for the next opening */
+	CL_TEV_READ,        /* personal data (a recording) was read; no state change */
 	CL_TEV__COUNT
 };
 
