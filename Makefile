@@ -5,6 +5,7 @@
 #   make test       ASan+UBSan build, unit and integration tests
 #   make bench      release build, benchmark figures (name value unit)
 #   make format     clang-format every source file
+#   make prompts    the hotline's WAV prompts (config/prompts/, espeak-ng) for 46elks
 
 BUILD ?= release
 B := build/$(BUILD)
@@ -30,6 +31,7 @@ TEST_LDLIBS = $(LDLIBS) -lcmocka
 CORE_SRC := $(wildcard core/*.c)
 GW_SRC := $(filter-out gateway/main.c gateway/carelinectl.c,$(wildcard gateway/*.c))
 CONFIG_FILES := config/careline.ini config/normalise.ini $(wildcard config/texts/*.ini)
+PROMPTS_STAMP := config/prompts/.stamp
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 UNIT_SRC := $(wildcard tests/unit/*_test.c)
 INTEG_SRC := $(wildcard tests/integration/[0-9]*.c)
@@ -42,8 +44,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(B)/tests/integration/%)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/tests/bench/%)
 
-.PHONY: all deps run test unit integration bench format clean
-all: $(B)/careline $(B)/carelinectl
+.PHONY: all deps run test unit integration bench format clean prompts
+all: $(B)/careline $(B)/carelinectl prompts
 
 deps:
 	@./deploy/install-deps.sh
@@ -62,6 +64,14 @@ $(B)/gen/embedded.c: config/embed.sh $(CONFIG_FILES)
 
 $(B)/gen/embedded.o: $(B)/gen/embedded.c
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# Voice prompts as WAV for providers without text-to-speech, one directory per
+# language; the same for every BUILD, so they live beside the texts.
+prompts: $(PROMPTS_STAMP)
+$(PROMPTS_STAMP): config/prompts.sh config/careline.ini $(wildcard config/texts/*.ini)
+	@$(if $(Q),echo "  PROMPTS config/prompts")
+	$(Q)./config/prompts.sh config/prompts config/texts config/careline.ini
+	$(Q)touch $@
 
 $(B)/libcareline_core.a: $(CORE_OBJ)
 	$(Q)ar rcs $@ $^
@@ -111,6 +121,6 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build
+	rm -rf build config/prompts
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -18,7 +18,7 @@
 
 #include "careline/log.h"
 
-#define MAX_HOOKS  8
+#define MAX_HOOKS  16
 #define MAX_EVENTS 64
 
 struct cl_loop_watch {

@@ -8,7 +8,7 @@ set -eu
 PACKAGES="build-essential pkg-config
 libsqlite3-dev sqlite3 libsodium-dev libmicrohttpd-dev libjansson-dev
 libinih-dev libcurl4-openssl-dev libssl-dev libmosquitto-dev mosquitto
-mosquitto-clients libcmocka-dev curl tzdata"
+mosquitto-clients libcmocka-dev curl tzdata espeak-ng"
 
 missing=""
 for p in $PACKAGES; do

@@ -34,6 +34,7 @@ struct opts {
 	const char *device_id;
 	const char *pubkey;
 	bool generate;
+	const char *out;
 };
 
 struct body {
@@ -55,25 +56,23 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
 	return add;
 }
 
-/* One request to the daemon; returns the HTTP status (0 if unreachable) and
- * the parsed JSON body (caller decrefs), or the raw text in *raw. */
-static long call(const struct opts *o, const char *method, const char *path, json_t *req,
-                 json_t **resp, char **raw)
+/* One request to the daemon: the HTTP status (0 if unreachable) and the
+ * raw body in *b (caller frees b->s). */
+static long transfer(const struct opts *o, const char *method, const char *path,
+                     const char *payload, struct body *b)
 {
 	CURL *c = curl_easy_init();
 	if (!c)
 		return 0;
 	char url[512];
 	snprintf(url, sizeof(url), "http://careline%s", path);
-	struct body b = {0};
-	char *payload = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, o->socket);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	if (payload)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
@@ -86,6 +85,17 @@ static long call(const struct opts *o, const char *method, const char *path, jso
 		        curl_easy_strerror(rc));
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(c);
+	return status;
+}
+
+/* One request to the daemon; returns the HTTP status (0 if unreachable) and
+ * the parsed JSON body (caller decrefs), or the raw text in *raw. */
+static long call(const struct opts *o, const char *method, const char *path, json_t *req,
+                 json_t **resp, char **raw)
+{
+	struct body b = {0};
+	char *payload = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	long status = transfer(o, method, path, payload, &b);
 	free(payload);
 	*resp = b.s ? json_loads(b.s, 0, NULL) : NULL;
 	if (raw)
@@ -196,6 +206,14 @@ static int cmd_show(const struct opts *o, const char *ref)
 			if (addr)
 				printf("  address %s\n", str(addr, "text"));
 		}
+		json_t *rec;
+		json_array_foreach(json_object_get(resp, "recordings"), i, rec) printf(
+		    "recording %lld %s %llds%s\n",
+		    (long long)json_integer_value(json_object_get(rec, "id")), str(rec, "state"),
+		    (long long)json_integer_value(json_object_get(rec, "duration_s")),
+		    json_is_true(json_object_get(rec, "deleted_at_provider"))
+		        ? ""
+		        : " (still at the provider)");
 		json_t *e;
 		json_array_foreach(json_object_get(resp, "events"), i, e)
 		    printf("event    %s %-10s %-11s %s -> %s %s\n", str(e, "at"), str(e, "actor"),
@@ -203,6 +221,61 @@ static int cmd_show(const struct opts *o, const char *ref)
 		           json_object_get(e, "detail") ? str(e, "detail") : "");
 	}
 	json_decref(resp);
+	return rc;
+}
+
+/* recording REF [ID] --out FILE: a call's message as WAV (the read is
+ * recorded on the ticket). Without ID: the ticket's first stored recording. */
+static int cmd_recording(const struct opts *o, int argc, char **argv)
+{
+	if (argc < 1 || !o->out) {
+		fprintf(stderr,
+		        "usage: carelinectl recording REF [ID] --out FILE (- for stdout)\n");
+		return 2;
+	}
+	long long id = argc > 1 ? atoll(argv[1]) : 0;
+	char path[160];
+	if (!id) {
+		snprintf(path, sizeof(path), "/api/v1/tickets/%s", argv[0]);
+		json_t *resp;
+		long status = call(o, "GET", path, NULL, &resp, NULL);
+		if (status != 200)
+			return failed(status, resp);
+		json_t *rec;
+		size_t i;
+		json_array_foreach(json_object_get(resp, "recordings"), i, rec)
+		{
+			if (!id && strcmp(str(rec, "state"), "stored") == 0)
+				id = (long long)json_integer_value(json_object_get(rec, "id"));
+		}
+		json_decref(resp);
+		if (!id) {
+			fprintf(stderr, "carelinectl: %s has no stored recording\n", argv[0]);
+			return 1;
+		}
+	}
+	snprintf(path, sizeof(path), "/api/v1/tickets/%s/recordings/%lld", argv[0], id);
+	struct body b = {0};
+	long status = transfer(o, "GET", path, NULL, &b);
+	int rc = 0;
+	if (status != 200) {
+		json_t *resp = b.s ? json_loads(b.s, 0, NULL) : NULL;
+		rc = failed(status, resp);
+		json_decref(resp);
+	} else {
+		FILE *f = strcmp(o->out, "-") == 0 ? stdout : fopen(o->out, "wb");
+		if (!f || fwrite(b.s, 1, b.len, f) != b.len) {
+			fprintf(stderr, "carelinectl: cannot write %s\n", o->out);
+			rc = 1;
+		}
+		if (f && f != stdout && fclose(f) != 0)
+			rc = 1;
+		if (rc == 0 && f != stdout)
+			fprintf(stderr, "wrote %s (%zu bytes)\n", o->out, b.len);
+	}
+	if (b.s)
+		cl_crypto_wipe(b.s, b.len);
+	free(b.s);
 	return rc;
 }
 
@@ -508,6 +581,7 @@ static void usage(FILE *f)
 	    "  status                         is the daemon ready (database, broker)\n"
 	    "  tickets [--all] [--team T]     open (or all) tickets, no personal data\n"
 	    "  show REF                       one ticket with its reports and events\n"
+	    "  recording REF [ID] --out FILE  a hotline message as WAV (the read is recorded)\n"
 	    "  ack|decline|take REF --as PERSON\n"
 	    "  resolve REF --as PERSON --reason REASON   (e.g. handed_over:home_care)\n"
 	    "  note REF --as PERSON --text TEXT\n"
@@ -557,6 +631,7 @@ int main(int argc, char **argv)
 	    {"generate", no_argument, NULL, 0x108},
 	    {"id", required_argument, NULL, 0x109},
 	    {"pubkey", required_argument, NULL, 0x10a},
+	    {"out", required_argument, NULL, 0x10b},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -643,6 +718,9 @@ int main(int argc, char **argv)
 		case 0x10a:
 			o.pubkey = optarg;
 			break;
+		case 0x10b:
+			o.out = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -687,6 +765,8 @@ int main(int argc, char **argv)
 		rc = cmd_device(&o, argc - optind - 1, argv + optind + 1);
 	else if (strcmp(cmd, "key") == 0)
 		rc = cmd_key(&o);
+	else if (strcmp(cmd, "recording") == 0)
+		rc = cmd_recording(&o, argc - optind - 1, argv + optind + 1);
 	else if (!arg)
 		usage(stderr);
 	else if (strcmp(cmd, "show") == 0)

@@ -21,6 +21,7 @@
 struct gw_http;
 struct gw_mqtt;
 struct gw_sms;
+struct gw_ivr;
 
 struct gw_ctx {
 	const struct cl_config *cfg;
@@ -31,6 +32,7 @@ struct gw_ctx {
 	struct gw_http *admin; /* Unix socket API for carelinectl */
 	struct gw_mqtt *mqtt;
 	struct gw_sms *sms; /* NULL when [sms] provider is empty */
+	struct gw_ivr *ivr; /* NULL when [voice] provider is empty */
 };
 
 /* --- HTTP ------------------------------------------------------------------ */
@@ -106,6 +108,29 @@ struct gw_sms_metrics {
 	uint64_t replies_dropped; /* REST receipts not sent: too many waiting */
 };
 const struct gw_sms_metrics *gw_sms_metrics(const struct gw_sms *sms);
+
+/* --- the hotline (IVR) and alert calls --------------------------------------- */
+
+/* Start the hotline when [voice] names a provider (else *out stays NULL):
+ * webhooks under /hooks/{provider}/voice, recordings, "voice" alerts. */
+enum cl_err gw_ivr_start(struct gw_ctx *ctx, struct gw_ivr **out);
+void gw_ivr_stop(struct gw_ivr *ivr);
+
+struct gw_ivr_metrics {
+	uint64_t calls;              /* hotline calls started */
+	uint64_t callbacks;          /* provider callbacks answered */
+	uint64_t auth_failures;      /* webhooks refused: signature, secret, credentials */
+	uint64_t unknown_calls;      /* callbacks for calls careline does not know */
+	uint64_t malformed;          /* callbacks that could not be parsed */
+	uint64_t tickets;            /* tickets made from calls */
+	uint64_t recordings_stored;  /* recordings fetched and stored encrypted */
+	uint64_t recording_failures; /* fetch or delete attempts that failed */
+	uint64_t recordings_deleted; /* recordings deleted at the provider */
+	uint64_t alert_calls;        /* calls to staff the provider accepted */
+	uint64_t alert_call_failures;
+	uint64_t alert_answers; /* digits acted on in alert calls */
+};
+const struct gw_ivr_metrics *gw_ivr_metrics(const struct gw_ivr *ivr);
 
 /* --- JSON ------------------------------------------------------------------ */
 

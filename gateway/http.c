@@ -23,10 +23,12 @@
 static void respond(struct gw_request *req)
 {
 	const char *body = req->resp ? req->resp : "";
+	size_t len = req->resp_len ? req->resp_len : strlen(body);
 	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	free(req->resp);
 	req->resp = NULL;
+	req->resp_len = 0;
 	req->ready = false; /* queued once; later calls have nothing to send */
 	if (!r)
 		return;
@@ -41,10 +43,18 @@ static void respond(struct gw_request *req)
 	MHD_destroy_response(r);
 }
 
+void gw_http_reply_bytes(struct gw_request *req, unsigned status, unsigned char *data, size_t len,
+                         const char *content_type)
+{
+	gw_http_reply_text(req, status, (char *)data, content_type);
+	req->resp_len = len;
+}
+
 void gw_http_reply_text(struct gw_request *req, unsigned status, char *text,
                         const char *content_type)
 {
 	free(req->resp);
+	req->resp_len = 0;
 	req->resp = text;
 	req->status = status;
 	req->content_type = content_type;
@@ -200,8 +210,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (req->too_big)
 			gw_http_reply_error(req, 413, "too_large", "request body over the size cap",
 			                    NULL);
-		else if (!gw_ops_dispatch(req) && !gw_sms_dispatch(req) &&
-		         !gw_devices_dispatch(req))
+		else if (!gw_ops_dispatch(req) && !gw_ivr_dispatch(req) && !gw_sms_dispatch(req) &&
+		         !gw_devices_dispatch(req) && !gw_recordings_dispatch(req))
 			gw_api_dispatch(req);
 	}
 	if (!req->ready)

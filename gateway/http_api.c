@@ -208,6 +208,11 @@ static void get_ticket(struct gw_request *req, const char *ref)
 		err = cl_service_ticket_events(req->http->ctx->svc, &t, on_event, events);
 	json_object_set_new(o, "reports", reports);
 	json_object_set_new(o, "events", events);
+	json_t *recordings = err == CL_OK ? gw_json_recordings(req->http->ctx->svc, &t) : NULL;
+	if (err == CL_OK && !recordings)
+		err = CL_ERR_STORAGE;
+	if (recordings)
+		json_object_set_new(o, "recordings", recordings);
 	if (err != CL_OK) {
 		json_decref(o);
 		gw_http_reply_error(req, 500, cl_errcode(err), cl_strerror(err), NULL);

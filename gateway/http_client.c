@@ -8,6 +8,8 @@
 #include "http_client.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -15,7 +17,7 @@
 #include "careline/clock.h"
 #include "careline/log.h"
 
-#define MAX_BODY (256 * 1024)
+#define MAX_BODY (256 * 1024) /* a provider's answer; downloads set their own cap */
 
 struct gw_http_client {
 	struct cl_loop *loop;
@@ -32,6 +34,7 @@ struct transfer {
 	char *request_body;
 	char *body;
 	size_t len;
+	size_t max_len;
 	gw_http_done_fn done;
 	void *ctx;
 	struct transfer *prev, *next;
@@ -58,8 +61,8 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
 {
 	struct transfer *t = ud;
 	size_t add = size * n;
-	if (t->len + add > MAX_BODY)
-		return 0; /* a provider answer this big is not one: fail the transfer */
+	if (t->len + add > t->max_len)
+		return 0; /* bigger than expected: fail the transfer */
 	char *b = realloc(t->body, t->len + add + 1);
 	if (!b)
 		return 0;
@@ -206,9 +209,8 @@ void gw_http_client_free(struct gw_http_client *c)
 	free(c);
 }
 
-enum cl_err gw_http_client_post(struct gw_http_client *c, const char *url, const char *content_type,
-                                const char *body, const char *user, const char *password,
-                                long timeout_ms, gw_http_done_fn done, void *ctx)
+enum cl_err gw_http_client_request(struct gw_http_client *c, const struct gw_http_call *r,
+                                   gw_http_done_fn done, void *ctx)
 {
 	struct transfer *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -216,12 +218,16 @@ enum cl_err gw_http_client_post(struct gw_http_client *c, const char *url, const
 	t->c = c;
 	t->done = done;
 	t->ctx = ctx;
+	t->max_len = r->max_response ? r->max_response : MAX_BODY;
 	t->easy = curl_easy_init();
-	t->request_body = strdup(body ? body : "");
-	char ct[96];
-	snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
-	t->headers = curl_slist_append(NULL, ct);
-	if (!t->easy || !t->request_body || !t->headers) {
+	bool post = strcmp(r->method, "POST") == 0;
+	t->request_body = post ? strdup(r->body ? r->body : "") : NULL;
+	if (post && r->content_type) {
+		char ct[96];
+		snprintf(ct, sizeof(ct), "Content-Type: %s", r->content_type);
+		t->headers = curl_slist_append(NULL, ct);
+	}
+	if (!t->easy || (post && (!t->request_body || (r->content_type && !t->headers)))) {
 		curl_easy_cleanup(t->easy);
 		curl_slist_free_all(t->headers);
 		free(t->request_body);
@@ -229,23 +235,36 @@ enum cl_err gw_http_client_post(struct gw_http_client *c, const char *url, const
 		return CL_ERR_NOMEM;
 	}
 	CURL *e = t->easy;
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request_body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(t->request_body));
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	if (post) {
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request_body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(t->request_body));
+	} else if (strcmp(r->method, "GET") != 0) {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+	}
+	if (t->headers)
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	                 r->timeout_ms < 10000 ? r->timeout_ms : 10000L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "careline");
-	if (user && user[0]) {
+	if (r->follow_redirects) {
+		/* Twilio answers a recording's URL with a redirect to its storage;
+		 * the credentials are not sent on to another host. */
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
+		curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	}
+	if (r->user && r->user[0]) {
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(e, CURLOPT_USERNAME, user);
-		curl_easy_setopt(e, CURLOPT_PASSWORD, password ? password : "");
+		curl_easy_setopt(e, CURLOPT_USERNAME, r->user);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, r->password ? r->password : "");
 	}
 	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);
@@ -259,6 +278,20 @@ enum cl_err gw_http_client_post(struct gw_http_client *c, const char *url, const
 		c->transfers->prev = t;
 	c->transfers = t;
 	return CL_OK;
+}
+
+enum cl_err gw_http_client_post(struct gw_http_client *c, const char *url, const char *content_type,
+                                const char *body, const char *user, const char *password,
+                                long timeout_ms, gw_http_done_fn done, void *ctx)
+{
+	struct gw_http_call r = {.method = "POST",
+	                         .url = url,
+	                         .content_type = content_type,
+	                         .body = body,
+	                         .user = user,
+	                         .password = password,
+	                         .timeout_ms = timeout_ms};
+	return gw_http_client_request(c, &r, done, ctx);
 }
 
 int gw_http_client_running(const struct gw_http_client *c)

@@ -6,6 +6,7 @@
 #ifndef CARELINE_GW_HTTP_CLIENT_H
 #define CARELINE_GW_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "careline/err.h"
@@ -27,6 +28,21 @@ void gw_http_client_free(struct gw_http_client *c);
 enum cl_err gw_http_client_post(struct gw_http_client *c, const char *url, const char *content_type,
                                 const char *body, const char *user, const char *password,
                                 long timeout_ms, gw_http_done_fn done, void *ctx);
+/* Any request: GET (downloads: max_response caps the body), DELETE, POST. */
+struct gw_http_call {
+	const char *method; /* "GET", "POST", "DELETE" */
+	const char *url;
+	const char *content_type; /* POST */
+	const char *body;         /* POST, copied */
+	const char *user;         /* basic auth when non-empty */
+	const char *password;
+	long timeout_ms;
+	size_t max_response; /* 0: 256 kB */
+	bool follow_redirects;
+};
+enum cl_err gw_http_client_request(struct gw_http_client *c, const struct gw_http_call *r,
+                                   gw_http_done_fn done, void *ctx);
+
 /* Transfers in progress. */
 int gw_http_client_running(const struct gw_http_client *c);
 

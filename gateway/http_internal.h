@@ -41,6 +41,7 @@ struct gw_request {
 	bool ready;
 	unsigned status;
 	char *resp;
+	size_t resp_len; /* binary responses (audio); 0: resp is text */
 	const char *content_type;
 	bool retry_after;
 	/* who is asking */
@@ -58,6 +59,9 @@ void gw_http_reply_error(struct gw_request *req, unsigned status, const char *co
 /* Takes text (malloc'ed). */
 void gw_http_reply_text(struct gw_request *req, unsigned status, char *text,
                         const char *content_type);
+/* Takes data (malloc'ed, len bytes): audio and other binary bodies. */
+void gw_http_reply_bytes(struct gw_request *req, unsigned status, unsigned char *data, size_t len,
+                         const char *content_type);
 /* The body as a JSON object, or NULL after answering 400. Caller decrefs. */
 json_t *gw_http_parse_body(struct gw_request *req);
 /* Park the request until gw_http_resume (after the commit). */
@@ -68,6 +72,9 @@ const char *gw_http_query(struct gw_request *req, const char *key);
 /* A request header by name (case-insensitive), or NULL. */
 const char *gw_http_header(struct gw_request *req, const char *name);
 
+/* ivr.c: the hotline's webhooks under /hooks/{provider}/voice; false if url
+ * is not one. */
+bool gw_ivr_dispatch(struct gw_request *req);
 /* sms.c: the provider webhooks under /hooks/; false if url is not one. */
 bool gw_sms_dispatch(struct gw_request *req);
 
@@ -75,6 +82,11 @@ bool gw_sms_dispatch(struct gw_request *req);
 void gw_api_dispatch(struct gw_request *req);
 /* http_devices.c: /api/v1/devices, /api/v1/key; false if url is neither. */
 bool gw_devices_dispatch(struct gw_request *req);
+/* http_recordings.c: GET /api/v1/tickets/{ref}/recordings/{id}; false if
+ * url is not one. */
+bool gw_recordings_dispatch(struct gw_request *req);
+/* A ticket's recordings as a JSON array (NULL on a storage error). */
+json_t *gw_json_recordings(struct cl_service *svc, const struct cl_ticket *t);
 /* http_ops.c: /healthz, /readyz, /metrics; false if url is not one of them. */
 bool gw_ops_dispatch(struct gw_request *req);
 

@@ -169,6 +169,31 @@ static void metrics(struct gw_request *req)
 		        (unsigned long long)sm->send_failures, (unsigned long long)sm->refused,
 		        (unsigned long long)sm->bundled, (unsigned long long)sm->replies_dropped);
 	}
+	if (ctx->ivr) {
+		const struct gw_ivr_metrics *im = gw_ivr_metrics(ctx->ivr);
+		const struct {
+			const char *name;
+			uint64_t v;
+		} ev[] = {
+		    {"call", im->calls},
+		    {"callback", im->callbacks},
+		    {"auth_failure", im->auth_failures},
+		    {"unknown_call", im->unknown_calls},
+		    {"malformed", im->malformed},
+		    {"ticket", im->tickets},
+		    {"recording_stored", im->recordings_stored},
+		    {"recording_failure", im->recording_failures},
+		    {"recording_deleted", im->recordings_deleted},
+		    {"alert_call", im->alert_calls},
+		    {"alert_call_failure", im->alert_call_failures},
+		    {"alert_answer", im->alert_answers},
+		};
+		bprintf(&b, "# HELP careline_ivr_total Hotline and alert-call events.\n"
+		            "# TYPE careline_ivr_total counter\n");
+		for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+			bprintf(&b, "careline_ivr_total{event=\"%s\"} %llu\n", ev[i].name,
+			        (unsigned long long)ev[i].v);
+	}
 	bprintf(&b, "# HELP careline_escalation_lateness_ms How late escalation deadlines fired.\n"
 	            "# TYPE careline_escalation_lateness_ms histogram\n");
 	cum = 0;

@@ -138,6 +138,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (gw_sms_start(&ctx, &ctx.sms) != CL_OK)
 		goto out;
+	if (gw_ivr_start(&ctx, &ctx.ivr) != CL_OK)
+		goto out;
 	cl_info("careline.started", "config=%s db=%s http_port=%d mqtt=%s:%d",
 	        config_path ? config_path : "embedded", cfg->database, gw_http_port(ctx.http),
 	        cfg->mqtt_host, cfg->mqtt_port);
@@ -148,6 +150,7 @@ int main(int argc, char **argv)
 	cl_service_flush(svc);
 	cl_info("careline.stopping", "%s", "");
 out:
+	gw_ivr_stop(ctx.ivr);
 	gw_sms_stop(ctx.sms);
 	gw_mqtt_stop(ctx.mqtt);
 	gw_http_stop(ctx.admin);

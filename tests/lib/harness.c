@@ -898,6 +898,7 @@ struct hx_resp hx_request(struct hx *h, const struct hx_req *rq)
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(c);
 	r.body = b.s;
+	r.len = b.len;
 	if (r.body)
 		r.json = json_loads(r.body, 0, NULL);
 	return r;

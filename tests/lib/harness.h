@@ -92,6 +92,7 @@ void hx_oncall(struct hx *h, const char *team, char *primary, size_t plen, char 
 struct hx_resp {
 	long status;  /* 0 when the request failed at the transport level */
 	char *body;   /* NUL-terminated, may be NULL */
+	size_t len;   /* body bytes (binary bodies: audio) */
 	json_t *json; /* parsed body or NULL */
 };
 
