@@ -34,6 +34,7 @@ static enum cl_err make_ticket(struct cl_service *svc, struct cl_call *c,
 	struct cl_job tmp;
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.kind = JOB_REPORT;
+	tmp.submitted_ms = now; /* the report's received_at */
 	struct cl_report *rep = &tmp.report;
 	cl_report_init(rep);
 	rep->via = CL_CHANNEL_IVR;
