@@ -98,6 +98,12 @@ static enum cl_err record_action(struct cl_service *svc, const struct cl_ticket 
 	}
 	enum cl_err err = cl_store_event_insert(svc->store, &e);
 	free(sealed);
+	if (err == CL_OK) {
+		char action[32], object[32];
+		snprintf(action, sizeof(action), "ticket.%s", e.event);
+		snprintf(object, sizeof(object), "ticket:%lld", (long long)t->id);
+		err = audit_record(svc, now, e.actor, action, object, t->id, e.detail);
+	}
 	return err;
 }
 

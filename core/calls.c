@@ -202,6 +202,7 @@ static enum cl_err recording_read(struct cl_service *svc, const struct cl_contro
 	snprintf(detail, sizeof(detail), "recording=%" PRId64, r.id);
 	err = escalate_record(svc, t.id, CL_TEV_READ, t.state, t.state,
 	                      c->actor[0] ? c->actor : "-", detail, now);
+	/* The ticket event is also the audit event (ticket.read, recording=<id>). */
 	if (err == CL_OK)
 		cl_info("recording.read", "ticket=%s recording=%" PRId64 " by=%s", t.ref, r.id,
 		        c->actor[0] ? c->actor : "-");

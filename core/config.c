@@ -55,7 +55,7 @@ struct parse_ctx {
 
 static bool set_yes_no(const char *value, bool *out);
 
-static const char *const role_names[] = {"partner", "worker", "admin"};
+static const char *const role_names[] = {"partner", "worker", "admin", "monitor"};
 
 const char *cl_role_name(enum cl_role role)
 {
@@ -342,6 +342,26 @@ static int set_http(struct parse_ctx *p, const char *name, const char *value)
 		if (!parse_long(value, 256, 64L * 1024 * 1024, &v))
 			return fail(p, "max_body: expected bytes 256..67108864");
 		cfg->http_max_body = (size_t)v;
+	} else if (strcmp(name, "idle_timeout") == 0) {
+		if (!parse_long(value, 1, 3600, &v))
+			return fail(p, "idle_timeout: expected seconds 1..3600");
+		cfg->http_idle_timeout_s = (unsigned)v;
+	} else if (strcmp(name, "request_timeout") == 0) {
+		if (!parse_long(value, 1, 3600, &v))
+			return fail(p, "request_timeout: expected seconds 1..3600");
+		cfg->http_request_timeout_s = (unsigned)v;
+	} else if (strcmp(name, "per_ip_connections") == 0) {
+		if (!parse_long(value, 0, 100000, &v))
+			return fail(p, "per_ip_connections: expected 0..100000 (0: no cap)");
+		cfg->http_per_ip_connections = (unsigned)v;
+	} else if (strcmp(name, "per_ip_rate") == 0) {
+		if (!parse_long(value, 0, 1000000, &v))
+			return fail(p, "per_ip_rate: expected requests/s 0..1000000 (0: off)");
+		cfg->http_per_ip_rate = (unsigned)v;
+	} else if (strcmp(name, "per_ip_burst") == 0) {
+		if (!parse_long(value, 1, 1000000, &v))
+			return fail(p, "per_ip_burst: expected requests 1..1000000");
+		cfg->http_per_ip_burst = (unsigned)v;
 	} else {
 		return fail(p, "[http] unknown key '%s'", name);
 	}
@@ -543,6 +563,27 @@ static int set_voice(struct parse_ctx *p, const char *name, const char *value)
 	return 1;
 }
 
+static int set_retention(struct parse_ctx *p, const char *name, const char *value)
+{
+	long n;
+	if (strcmp(name, "closed_days") == 0) {
+		if (!parse_long(value, 0, 36500, &n))
+			return fail(p, "[retention] closed_days: expected days 0..36500 (0: keep)");
+		p->cfg->retention.closed_ms = (int64_t)n * 86400 * 1000;
+	} else if (strcmp(name, "closed_after") == 0) {
+		/* The same in seconds (tests, and operators who think in them). */
+		if (!parse_seconds(value, &p->cfg->retention.closed_ms))
+			return fail(p, "[retention] closed_after: expected seconds");
+	} else if (strcmp(name, "sessions_hours") == 0) {
+		if (!parse_long(value, 1, 24 * 365, &n))
+			return fail(p, "[retention] sessions_hours: expected hours 1..8760");
+		p->cfg->retention.sessions_ms = (int64_t)n * 3600 * 1000;
+	} else {
+		return fail(p, "[retention] unknown key '%s'", name);
+	}
+	return 1;
+}
+
 static int set_routing(struct parse_ctx *p, const char *name, const char *value)
 {
 	if (strcmp(name, "default_area") == 0) {
@@ -575,7 +616,8 @@ static int set_token(struct parse_ctx *p, const char *id, const char *name, cons
 			if (strcmp(value, role_names[i]) == 0)
 				break;
 		if (i == sizeof(role_names) / sizeof(role_names[0]))
-			return fail(p, "token %s: role must be partner, worker or admin", id);
+			return fail(p, "token %s: role must be partner, worker, admin or monitor",
+			            id);
 		t->role = (enum cl_role)i;
 	} else if (strcmp(name, "person") == 0) {
 		if (!copy_id(t->person, sizeof(t->person), value))
@@ -1108,6 +1150,8 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 			return set_sms(p, name, value);
 		if (strcmp(kind, "voice") == 0)
 			return set_voice(p, name, value);
+		if (strcmp(kind, "retention") == 0)
+			return set_retention(p, name, value);
 		if (strcmp(kind, "holidays") == 0)
 			return set_holidays(p, name, value);
 	} else {
@@ -1138,6 +1182,11 @@ static void set_defaults(struct cl_config *cfg)
 	copy_str(cfg->http_listen, sizeof(cfg->http_listen), "127.0.0.1:8080");
 	copy_str(cfg->admin_socket, sizeof(cfg->admin_socket), "var/careline.sock");
 	cfg->http_max_body = 65536;
+	cfg->http_idle_timeout_s = 10;
+	cfg->http_request_timeout_s = 30;
+	cfg->http_per_ip_connections = 64;
+	cfg->http_per_ip_rate = 50;
+	cfg->http_per_ip_burst = 200;
 	copy_str(cfg->mqtt_host, sizeof(cfg->mqtt_host), "127.0.0.1");
 	cfg->mqtt_port = 1883;
 	copy_str(cfg->mqtt_client_id, sizeof(cfg->mqtt_client_id), "careline-gateway");
@@ -1149,6 +1198,8 @@ static void set_defaults(struct cl_config *cfg)
 	cfg->holidays.grundlovsdag = true;
 	cfg->holidays.christmas_eve = true;
 	cfg->holidays.new_years_eve = true;
+	cfg->retention.closed_ms = (int64_t)90 * 86400 * 1000;
+	cfg->retention.sessions_ms = (int64_t)24 * 3600 * 1000;
 	cfg->voice.record_max_s = 120;
 	cfg->voice.idle_timeout_ms = 10 * 60 * 1000;
 	cfg->voice.ring_timeout_s = 30;

@@ -31,7 +31,14 @@ enum cl_err escalate_record(struct cl_service *svc, int64_t ticket_id, enum cl_t
 	    .to_state = cl_ticket_state_name(to),
 	    .detail = detail,
 	};
-	return cl_store_event_insert(svc->store, &e);
+	enum cl_err err = cl_store_event_insert(svc->store, &e);
+	if (err == CL_OK) {
+		char action[32], object[32];
+		snprintf(action, sizeof(action), "ticket.%s", e.event);
+		snprintf(object, sizeof(object), "ticket:%lld", (long long)ticket_id);
+		err = audit_record(svc, now, actor, action, object, ticket_id, detail);
+	}
+	return err;
 }
 
 const struct cl_policy *escalate_policy_of(struct cl_service *svc, const struct cl_ticket *t)
@@ -117,6 +124,16 @@ static bool voice_contact(struct cl_service *svc, const char *person)
 	       !cl_store_contact_blocked(svc->store, person, "voice");
 }
 
+enum cl_err audit_notification(struct cl_service *svc, const struct cl_notification *n,
+                               const char *action, int64_t now)
+{
+	char object[40], detail[96];
+	snprintf(object, sizeof(object), "notification:%lld", (long long)n->id);
+	snprintf(detail, sizeof(detail), "channel=%s person=%s kind=%s", n->channel, n->person,
+	         n->kind);
+	return audit_record(svc, now, "system", action, object, n->ticket_id, detail);
+}
+
 static enum cl_err queue_row(struct cl_service *svc, const struct cl_ticket *t,
                              struct cl_notification *row, const char *channel, const char *target,
                              int64_t now)
@@ -126,6 +143,8 @@ static enum cl_err queue_row(struct cl_service *svc, const struct cl_ticket *t,
 	row->state = CL_NOTIF_PENDING;
 	row->next_attempt_ms = now;
 	enum cl_err err = cl_store_notification_insert(svc->store, row);
+	if (err == CL_OK)
+		err = audit_notification(svc, row, "notification.queued", now);
 	return err == CL_OK ? fx_send(svc, row, t) : err;
 }
 
@@ -158,7 +177,9 @@ static enum cl_err notify_person(struct cl_service *svc, const struct cl_ticket 
 		row.state = CL_NOTIF_FAILED;
 		svc->fx.delta.notif_no_contact++;
 		cl_warn("escalate.no_contact", "ticket=%s person=%s", t->ref, person);
-		return cl_store_notification_insert(svc->store, &row);
+		enum cl_err err = cl_store_notification_insert(svc->store, &row);
+		return err == CL_OK ? audit_notification(svc, &row, "notification.no_contact", now)
+		                    : err;
 	}
 	enum cl_err err = CL_OK;
 	for (size_t i = 0; err == CL_OK && i < n; i++)

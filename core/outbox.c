@@ -146,6 +146,16 @@ void outbox_write_results(struct cl_service *svc, int64_t now)
 			err = cl_store_notification_cancel(svc->store, r->id);
 			break;
 		}
+		/* The outcome that ends a notification is an audit event; retries are
+		 * logged only. */
+		const char *action = r->kind == SEND_DELIVERED   ? "notification.sent"
+		                     : r->kind == SEND_CANCELLED ? "notification.cancelled"
+		                     : r->permanent              ? "notification.refused"
+		                                                 : NULL;
+		struct cl_notification n;
+		if (err == CL_OK && action &&
+		    cl_store_notification_get(svc->store, r->id, &n) == CL_OK)
+			err = audit_notification(svc, &n, action, now);
 		if (err != CL_OK)
 			cl_warn("outbox.update_failed", "notification=%lld", (long long)r->id);
 	}

@@ -14,6 +14,8 @@
 #include "careline/ref.h"
 #include "service_internal.h"
 
+#define PURGE_FIRST_MS (60 * 1000)
+
 static const char *const action_names[CL_ACTION__COUNT] = {
     [CL_ACTION_ACK] = "ack",         [CL_ACTION_DECLINE] = "decline", [CL_ACTION_TAKE] = "take",
     [CL_ACTION_RESOLVE] = "resolve", [CL_ACTION_NOTE] = "note",
@@ -46,7 +48,7 @@ static void rebuild_deadline(void *ctx, int64_t id, int64_t due_ms)
 }
 
 enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
-                           const struct cl_crypto *crypto, const struct cl_clock *clock,
+                           struct cl_crypto *crypto, const struct cl_clock *clock,
                            struct cl_service **out)
 {
 	*out = NULL;
@@ -82,10 +84,15 @@ enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
 		err = cl_store_tickets_with_deadline(store, rebuild_deadline, svc);
 	if (err == CL_OK)
 		err = outbox_rebuild(svc);
+	if (err == CL_OK)
+		err = audit_load_head(svc);
 	if (err != CL_OK) {
 		cl_service_free(svc);
 		return err;
 	}
+	/* The first purge a minute after start, then daily. */
+	if (cfg->retention.closed_ms > 0)
+		svc->next_purge_ms = cl_clock_now(clock) + PURGE_FIRST_MS;
 	cl_info("service.started", "deadlines=%zu outbox=%zu", svc->deadlines.n, svc->outbox.n);
 	*out = svc;
 	return CL_OK;
@@ -254,6 +261,8 @@ void fx_mark(struct cl_service *svc, struct effects_mark *m)
 	m->n_deadlines = svc->fx.n_deadlines;
 	m->n_sends = svc->fx.n_sends;
 	m->delta = svc->fx.delta;
+	m->audit_id = svc->audit_id;
+	memcpy(m->audit_hash, svc->audit_hash, sizeof(m->audit_hash));
 }
 
 void fx_rewind(struct cl_service *svc, const struct effects_mark *m)
@@ -261,6 +270,8 @@ void fx_rewind(struct cl_service *svc, const struct effects_mark *m)
 	svc->fx.n_deadlines = m->n_deadlines;
 	svc->fx.n_sends = m->n_sends;
 	svc->fx.delta = m->delta;
+	svc->audit_id = m->audit_id;
+	memcpy(svc->audit_hash, m->audit_hash, sizeof(svc->audit_hash));
 }
 
 static void metrics_add(struct cl_metrics *m, const struct cl_metrics *d)
@@ -423,7 +434,9 @@ void cl_service_flush(struct cl_service *svc)
 	 * their own until they have waited a while: losing them in a crash only
 	 * means a notification is sent again. */
 	bool results_due = svc->n_results && now - svc->results_since >= RESULTS_WAIT_MS;
-	if (jobs || results_due || escalation_due(svc, now)) {
+	bool purge_due = svc->next_purge_ms && now >= svc->next_purge_ms;
+	bool rekey_now = rekey_due(svc, now); /* key rotation: re-encryption pending */
+	if (jobs || results_due || escalation_due(svc, now) || purge_due || rekey_now) {
 		fx_clear(svc);
 		enum cl_err err = cl_store_begin(svc->store);
 		if (err == CL_OK) {
@@ -431,6 +444,10 @@ void cl_service_flush(struct cl_service *svc)
 			for (struct cl_job *job = jobs; job; job = job->next)
 				run_job(svc, job, now);
 			escalate_run_due(svc, now);
+			if (purge_due)
+				purge_run_due(svc, now);
+			if (rekey_now)
+				rekey_step(svc, now); /* a batch, in its own savepoint */
 			err = cl_store_commit(svc->store);
 		}
 		if (err == CL_OK) {
@@ -443,7 +460,13 @@ void cl_service_flush(struct cl_service *svc)
 			if (svc->devices_dirty && service_load_devices(svc) != CL_OK)
 				cl_error("devices.reload_failed", "%s", "");
 			svc->metrics.batched_jobs += n_jobs;
+			/* Erased values must not linger in the log either. */
+			if (svc->truncate_wal && cl_store_checkpoint_truncate(svc->store) != CL_OK)
+				cl_warn("purge.checkpoint_failed", "%s", "");
+			svc->truncate_wal = false;
 		} else {
+			svc->audit_stale = true;
+			svc->truncate_wal = false;
 			/* Nothing is durable: every job is told to retry. */
 			svc->metrics.commit_failures++;
 			svc->last_commit_failed = true;
@@ -482,6 +505,12 @@ int64_t cl_service_next_deadline(struct cl_service *svc)
 		next = now;
 	if (svc->n_results && (!next || next > svc->results_since + RESULTS_WAIT_MS))
 		next = svc->results_since + RESULTS_WAIT_MS;
+	if (svc->next_purge_ms && (!next || next > svc->next_purge_ms))
+		next = svc->next_purge_ms;
+	/* Re-encryption after a key rotation: due now until it is done. */
+	int64_t rekey = rekey_deadline(svc, now);
+	if (rekey && (!next || next > rekey))
+		next = rekey;
 	return next;
 }
 

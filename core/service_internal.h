@@ -12,6 +12,7 @@
 #include "careline/heap.h"
 #include "careline/idmap.h"
 #include "careline/service.h"
+#include "rekey.h"
 
 enum job_kind { JOB_REPORT, JOB_ACTION, JOB_CONTROL, JOB_CALL };
 
@@ -72,6 +73,8 @@ struct effects_mark {
 	size_t n_deadlines;
 	size_t n_sends;
 	struct cl_metrics delta;
+	int64_t audit_id; /* the chain's head, restored when a job is undone */
+	unsigned char audit_hash[32];
 };
 
 #define MAX_SENDERS 8
@@ -79,7 +82,7 @@ struct effects_mark {
 struct cl_service {
 	const struct cl_config *cfg;
 	struct cl_store *store;
-	const struct cl_crypto *crypto;
+	struct cl_crypto *crypto; /* mutable: rekey.c rotates and retires field keys */
 	const struct cl_clock *clock;
 
 	struct cl_job *queue_head, *queue_tail;
@@ -116,6 +119,18 @@ struct cl_service {
 	size_t n_devices;
 	bool devices_dirty;
 
+	/* the audit chain's head: the newest event (in the open transaction) */
+	int64_t audit_id;
+	unsigned char audit_hash[32];
+	bool audit_stale; /* a commit failed: read the head again before the next event */
+	/* retention: when the daily purge next runs; a purge asks for the WAL to
+	 * be truncated after its commit */
+	int64_t next_purge_ms;
+	bool truncate_wal;
+
+	/* key rotation: the background re-encryption (rekey.c) */
+	struct rekey_state rekey;
+
 	/* keyed hashes of the configured people's phones */
 	struct phone_entry {
 		unsigned char hash[32];
@@ -149,6 +164,20 @@ enum cl_err fx_popped(struct cl_service *svc, const struct cl_heap_entry *e);
  * controls and the idle-call sweep (called from control_apply). */
 void call_apply(struct cl_service *svc, struct cl_job *job, int64_t now);
 enum cl_err calls_control(struct cl_service *svc, const struct cl_control *c, int64_t now);
+
+/* audit.c: append an event to the chain inside the open transaction. */
+enum cl_err audit_record(struct cl_service *svc, int64_t now, const char *actor, const char *action,
+                         const char *object, int64_t ticket_id, const char *detail);
+/* A notification's event ("notification.queued", ".sent", ...). */
+enum cl_err audit_notification(struct cl_service *svc, const struct cl_notification *n,
+                               const char *action, int64_t now);
+/* Read the chain's head (start, and after a failed commit). */
+enum cl_err audit_load_head(struct cl_service *svc);
+
+/* purge.c: the retention job and erasure of one ticket. */
+enum cl_err purge_control(struct cl_service *svc, struct cl_control *c, int64_t now);
+/* The daily purge, when due (called by the flush). */
+void purge_run_due(struct cl_service *svc, int64_t now);
 
 /* escalate.c */
 /* Record a ticket_event row (actor "system" for the engine). */

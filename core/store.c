@@ -153,6 +153,27 @@ static const char *const stmt_sql[ST__COUNT] = {
                      " WHERE id = ?1",
     [ST_REC_REMOTE_DELETED] = "UPDATE recording SET remote_deleted = 1, remote_url = ''"
                               " WHERE id = ?1",
+    [ST_AUDIT_LAST] = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
+    [ST_AUDIT_INSERT] = "INSERT INTO audit (id, at, actor, action, object, ticket_id, detail,"
+                        " prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_AUDIT_ALL] = "SELECT id, at, actor, action, object, ticket_id, detail, prev, hash"
+                     " FROM audit WHERE id > ?1 ORDER BY id",
+    [ST_AUDIT_OF_TICKET] = "SELECT id, at, actor, action, object, ticket_id, detail, prev, hash"
+                           " FROM audit WHERE ticket_id = ?1 ORDER BY id",
+    [ST_PURGE_DUE] = "SELECT id FROM ticket WHERE closed_at IS NOT NULL AND closed_at < ?1"
+                     " AND purged_at IS NULL ORDER BY closed_at LIMIT ?2",
+    [ST_PURGE_REPORTS] = "UPDATE report SET text_enc = NULL, address_enc = NULL,"
+                         " reporter_name_enc = NULL, reporter_phone_enc = NULL,"
+                         " reporter_org_enc = NULL, resident_name_enc = NULL,"
+                         " observed_by_enc = NULL, phone_hash = NULL WHERE ticket_id = ?1",
+    [ST_PURGE_EVENTS] = "UPDATE ticket_event SET note_enc = NULL WHERE ticket_id = ?1"
+                        " AND note_enc IS NOT NULL",
+    [ST_PURGE_RECORDINGS] = "UPDATE recording SET audio_enc = NULL, purged_at = ?2"
+                            " WHERE ticket_id = ?1 AND purged_at IS NULL",
+    [ST_PURGE_TICKET] = "UPDATE ticket SET address_hash = NULL, purged_at = ?2 WHERE id = ?1",
+    [ST_PURGE_SESSIONS_OF] = "DELETE FROM sms_session WHERE ticket_id = ?1",
+    [ST_PURGE_SESSIONS_OLD] = "DELETE FROM sms_session WHERE last_at < ?1",
+    [ST_PURGE_COUNT_SESSIONS] = "SELECT count(*) FROM sms_session WHERE last_at < ?1",
     [ST_NOTIF_PENDING] = "SELECT id, next_attempt_at FROM notification WHERE state = 'pending'",
     [ST_NOTIF_OF_TICKET] =
         "SELECT " STORE_NOTIF_COLS " FROM notification WHERE ticket_id = ? ORDER BY id",

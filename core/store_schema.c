@@ -179,6 +179,25 @@ const char *const store_migrations[] = {
     "CREATE INDEX recording_ticket ON recording(ticket_id);"
     "CREATE INDEX recording_work ON recording(next_try_at)"
     " WHERE state = 'pending' OR remote_deleted = 0;",
+
+    /* 6: the audit chain (who did and saw what: actor, action, object, time,
+     * each event's keyed BLAKE2b over the previous one's), and the marks of
+     * erasure: a purged ticket keeps its skeleton, not its personal fields. */
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " object TEXT NOT NULL,"
+    " ticket_id INTEGER,"
+    " detail TEXT,"
+    " prev BLOB NOT NULL,"
+    " hash BLOB NOT NULL);"
+    "CREATE INDEX audit_ticket ON audit(ticket_id) WHERE ticket_id IS NOT NULL;"
+    "ALTER TABLE ticket ADD COLUMN purged_at INTEGER;"
+    "ALTER TABLE recording ADD COLUMN purged_at INTEGER;"
+    "CREATE INDEX ticket_closed ON ticket(closed_at) WHERE closed_at IS NOT NULL"
+    " AND purged_at IS NULL;",
 };
 
 const int store_migration_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -2,13 +2,16 @@
 # deploy/install-deps.sh installs the Debian packages careline builds, runs and
 # tests with. Idempotent: it does nothing when every package is present; else it
 # runs apt-get update and apt-get install, as root or through sudo.
-# Called by `make run`, `make test` and `make bench`; safe to run by hand.
+# Called by `make run`, `make test`, `make bench` and `make fuzz` (clang, and
+# libclang-rt-dev for libFuzzer, which --no-install-recommends leaves out);
+# safe to run by hand.
 set -eu
 
 PACKAGES="build-essential pkg-config
 libsqlite3-dev sqlite3 libsodium-dev libmicrohttpd-dev libjansson-dev
 libinih-dev libcurl4-openssl-dev libssl-dev libmosquitto-dev mosquitto
-mosquitto-clients libcmocka-dev curl tzdata espeak-ng"
+mosquitto-clients libcmocka-dev curl tzdata espeak-ng libsystemd-dev
+clang libclang-rt-dev"
 
 missing=""
 for p in $PACKAGES; do

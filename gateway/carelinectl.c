@@ -35,6 +35,8 @@ struct opts {
 	const char *pubkey;
 	bool generate;
 	const char *out;
+	bool dry_run;
+	const char *ticket;
 };
 
 struct body {
@@ -512,18 +514,53 @@ static int cmd_device(const struct opts *o, int argc, char **argv)
 	return rc;
 }
 
-/* key show: careline's public key, to which apps seal reports. */
-static int cmd_key(const struct opts *o)
+/* key rotate / key status: the field-encryption keys ("current 3, keys 2 3,
+ * 120 values wait for re-encryption"). */
+static void print_keys(json_t *resp)
 {
+	long long current = (long long)json_integer_value(json_object_get(resp, "current"));
+	printf("current key %lld; held:", current);
+	json_t *v;
+	size_t i;
+	json_array_foreach(json_object_get(resp, "held"), i, v)
+	    printf(" %lld", (long long)json_integer_value(v));
+	printf("%s\n", json_is_true(json_object_get(resp, "master_key_retired"))
+	                   ? " (key 1 from the master key retired)"
+	                   : "");
+	json_array_foreach(json_object_get(resp, "keys"), i, v)
+	    printf("key %-4lld %10lld values%s%s\n",
+	           (long long)json_integer_value(json_object_get(v, "id")),
+	           (long long)json_integer_value(json_object_get(v, "values")),
+	           json_is_true(json_object_get(v, "current")) ? "  current" : "",
+	           json_is_false(json_object_get(v, "held")) ? "  NOT HELD (unreadable)" : "");
+	printf("pending re-encryption: %lld values%s\n",
+	       (long long)json_integer_value(json_object_get(resp, "pending")),
+	       json_is_true(json_object_get(resp, "reencrypting")) ? " (re-encrypting)" : "");
+}
+
+/* key [show]: careline's public key, to which apps seal reports; key rotate:
+ * a new field-encryption key; key status: the keys and re-encryption. */
+static int cmd_key(const struct opts *o, int argc, char **argv)
+{
+	const char *verb = argc > 0 ? argv[0] : "show";
+	bool show = strcmp(verb, "show") == 0, rotate = strcmp(verb, "rotate") == 0;
+	if (!show && !rotate && strcmp(verb, "status") != 0) {
+		fprintf(stderr, "carelinectl key show|rotate|status\n");
+		return 2;
+	}
 	json_t *resp = NULL;
-	long status = call(o, "GET", "/api/v1/key", NULL, &resp, NULL);
+	long status = show     ? call(o, "GET", "/api/v1/key", NULL, &resp, NULL)
+	              : rotate ? call(o, "POST", "/api/v1/keys/rotate", NULL, &resp, NULL)
+	                       : call(o, "GET", "/api/v1/keys", NULL, &resp, NULL);
 	int rc = 0;
 	if (status != 200)
 		rc = failed(status, resp);
 	else if (o->json)
 		print_json(resp);
-	else
+	else if (show)
 		printf("%s\n", str(resp, "public_key"));
+	else
+		print_keys(resp);
 	json_decref(resp);
 	return rc;
 }
@@ -573,6 +610,90 @@ static int cmd_report(const struct opts *o)
 	return rc;
 }
 
+/* audit verify | audit show --ticket REF */
+static int cmd_audit(const struct opts *o, const char *what)
+{
+	char path[160];
+	bool verify = what && strcmp(what, "verify") == 0;
+	if (verify)
+		snprintf(path, sizeof(path), "/api/v1/audit/verify");
+	else if (what && strcmp(what, "show") == 0 && o->ticket)
+		snprintf(path, sizeof(path), "/api/v1/audit?ticket=%s", o->ticket);
+	else {
+		fprintf(stderr, "usage: carelinectl audit verify | audit show --ticket REF\n");
+		return 2;
+	}
+	json_t *resp;
+	long status = call(o, "GET", path, NULL, &resp, NULL);
+	int rc = 0;
+	if (status != 200) {
+		rc = failed(status, resp);
+	} else if (o->json) {
+		print_json(resp);
+	} else if (verify) {
+		long long n = (long long)json_integer_value(json_object_get(resp, "checked"));
+		if (json_is_true(json_object_get(resp, "ok"))) {
+			printf("audit chain ok: %lld events\n", n);
+		} else {
+			printf("audit chain BROKEN at event %lld (%s); %lld events walked\n",
+			       (long long)json_integer_value(json_object_get(resp, "first_broken")),
+			       str(resp, "reason"), n);
+			rc = 1;
+		}
+	} else {
+		json_t *e;
+		size_t i;
+		json_array_foreach(json_object_get(resp, "events"), i, e)
+		    printf("%6lld %s %-10s %-24s %-18s %s\n",
+		           (long long)json_integer_value(json_object_get(e, "id")), str(e, "at"),
+		           str(e, "actor"), str(e, "action"), str(e, "object"),
+		           json_object_get(e, "detail") ? str(e, "detail") : "");
+	}
+	json_decref(resp);
+	return rc;
+}
+
+static int cmd_purge(const struct opts *o)
+{
+	json_t *req = json_pack("{s:b}", "dry_run", o->dry_run), *resp;
+	long status = call(o, "POST", "/api/v1/purge", req, &resp, NULL);
+	json_decref(req);
+	int rc = 0;
+	if (status != 200)
+		rc = failed(status, resp);
+	else if (o->json)
+		print_json(resp);
+	else
+		printf("%s %lld tickets' personal data, %lld sender sessions\n",
+		       o->dry_run ? "would erase" : "erased",
+		       (long long)json_integer_value(json_object_get(resp, "tickets")),
+		       (long long)json_integer_value(json_object_get(resp, "sessions")));
+	json_decref(resp);
+	return rc;
+}
+
+static int cmd_erase(const struct opts *o, const char *ref)
+{
+	if (!o->reason) {
+		fprintf(stderr, "usage: carelinectl erase REF --reason CODE (e.g. gdpr_request)\n");
+		return 2;
+	}
+	char path[128];
+	snprintf(path, sizeof(path), "/api/v1/tickets/%s/erase", ref);
+	json_t *req = json_pack("{s:s}", "reason", o->reason), *resp;
+	long status = call(o, "POST", path, req, &resp, NULL);
+	json_decref(req);
+	int rc = 0;
+	if (status != 200)
+		rc = failed(status, resp);
+	else if (o->json)
+		print_json(resp);
+	else
+		printf("%s: personal data erased\n", ref);
+	json_decref(resp);
+	return rc;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(
@@ -591,6 +712,14 @@ static void usage(FILE *f)
 	    "                                 register a device and make its broker account\n"
 	    "  device list | device revoke ID\n"
 	    "  key show                       careline's public key (apps seal reports to it)\n"
+	    "  key rotate                     a new field-encryption key; old values are\n"
+	    "                                 re-encrypted in the background\n"
+	    "  key status                     keys held, values per key, pending re-encryption\n"
+	    "  audit verify                   walk the audit chain; name the first broken link\n"
+	    "  audit show --ticket REF        who did and saw what on a ticket\n"
+	    "  purge [--dry-run]              erase what retention says is due (or count it)\n"
+	    "  erase REF --reason CODE        erase one ticket's personal data (e.g. "
+	    "gdpr_request)\n"
 	    "  app --device ID [--password PW] [--host H --port P] [--secret-key B64]\n"
 	    "      [--careline-key B64] [--seal] [--once CMD]... | app --generate\n"
 	    "                                 the reference device client over MQTT\n"
@@ -632,6 +761,8 @@ int main(int argc, char **argv)
 	    {"id", required_argument, NULL, 0x109},
 	    {"pubkey", required_argument, NULL, 0x10a},
 	    {"out", required_argument, NULL, 0x10b},
+	    {"dry-run", no_argument, NULL, 0x10c},
+	    {"ticket", required_argument, NULL, 0x10d},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -721,6 +852,12 @@ int main(int argc, char **argv)
 		case 0x10b:
 			o.out = optarg;
 			break;
+		case 0x10c:
+			o.dry_run = true;
+			break;
+		case 0x10d:
+			o.ticket = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -764,7 +901,13 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "device") == 0)
 		rc = cmd_device(&o, argc - optind - 1, argv + optind + 1);
 	else if (strcmp(cmd, "key") == 0)
-		rc = cmd_key(&o);
+		rc = cmd_key(&o, argc - optind - 1, argv + optind + 1);
+	else if (strcmp(cmd, "audit") == 0)
+		rc = cmd_audit(&o, arg);
+	else if (strcmp(cmd, "purge") == 0)
+		rc = cmd_purge(&o);
+	else if (strcmp(cmd, "erase") == 0 && arg)
+		rc = cmd_erase(&o, arg);
 	else if (strcmp(cmd, "recording") == 0)
 		rc = cmd_recording(&o, argc - optind - 1, argv + optind + 1);
 	else if (!arg)

@@ -5,6 +5,9 @@
  * tokens, hands complete requests to the routes, and suspends a request until
  * the group commit that holds its report or action, then resumes it to send
  * the answer. MHD_run is called on readiness and at the end of every pass.
+ * It also owns the listener's limits ([http]): header memory, idle and whole-
+ * request timeouts, connections per client address, and a token bucket per
+ * address for requests without a valid token (webhooks, /healthz, bad tokens).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,8 +20,198 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "careline/crypto.h"
 #include "careline/log.h"
 #include "http_internal.h"
+
+/* libmicrohttpd's per-connection pool: the request line and headers must fit
+ * (431 otherwise). GatewayAPI's signature header carries the whole body as a
+ * JWT (a long text, \u-escaped, is ~13 kB), hence not smaller. */
+#define CONN_MEMORY_LIMIT (32 * 1024)
+#define BUCKETS           4096 /* client addresses remembered by the rate limit */
+#define BUCKET_PROBE      8    /* slots looked at per address */
+#define LOG_WINDOW_MS     10000
+#define LOG_LINES         20 /* libmicrohttpd messages per window, then a sum */
+
+/* A connection between accept (or its previous answer) and the moment its
+ * request is complete: it must get there by deadline_ms. */
+struct gw_http_conn {
+	int fd;
+	int64_t deadline_ms; /* monotonic; 0: not waiting (request in, or being answered) */
+	struct gw_http_conn *prev, *next;
+};
+
+/* Requests without a token from one address (IPv6: its /64). */
+struct gw_http_bucket {
+	unsigned char key[16];
+	bool used;
+	int64_t last_ms;
+	int64_t milli; /* thousandths of a request left */
+};
+
+/* --- request deadlines (slow clients) ---------------------------------------------- */
+
+static void conn_unlink(struct gw_http *http, struct gw_http_conn *c)
+{
+	if (!c->deadline_ms)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		http->waiting_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		http->waiting_tail = c->prev;
+	c->prev = c->next = NULL;
+	c->deadline_ms = 0;
+}
+
+/* Start the clock for the next request on c. Every deadline is now plus the
+ * same timeout, so appending keeps the list in deadline order. */
+static void conn_arm(struct gw_http *http, struct gw_http_conn *c)
+{
+	conn_unlink(http, c);
+	c->deadline_ms = cl_monotonic_ms() + (int64_t)http->ctx->cfg->http_request_timeout_s * 1000;
+	c->prev = http->waiting_tail;
+	if (http->waiting_tail)
+		http->waiting_tail->next = c;
+	else
+		http->waiting_head = c;
+	http->waiting_tail = c;
+}
+
+static struct gw_http_conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return info ? info->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	struct gw_http *http = cls;
+	struct gw_http_conn *c = *socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		c = info ? calloc(1, sizeof(*c)) : NULL;
+		if (c) {
+			c->fd = info->connect_fd;
+			conn_arm(http, c);
+		}
+		*socket_context = c;
+	} else if (c) {
+		conn_unlink(http, c);
+		free(c);
+		*socket_context = NULL;
+	}
+}
+
+/* Connections whose request did not arrive in time, however slowly they
+ * trickle (the idle timeout only catches silent ones): shut the socket, so
+ * libmicrohttpd reads its end and closes the connection itself. */
+static void expire_slow(struct gw_http *http)
+{
+	int64_t now = cl_monotonic_ms();
+	while (http->waiting_head && http->waiting_head->deadline_ms <= now) {
+		struct gw_http_conn *c = http->waiting_head;
+		conn_unlink(http, c);
+		shutdown(c->fd, SHUT_RDWR);
+		http->timed_out++;
+	}
+}
+
+/* --- rate limit of requests without a token ----------------------------------------- */
+
+static bool address_key(struct MHD_Connection *conn, unsigned char key[16])
+{
+	const union MHD_ConnectionInfo *info =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = info ? info->client_addr : NULL;
+	memset(key, 0, 16);
+	if (sa && sa->sa_family == AF_INET) {
+		key[10] = key[11] = 0xff; /* as ::ffff:a.b.c.d, the same key dual-stack gives */
+		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		const unsigned char *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
+		                                           0, 0, 0, 0, 0xff, 0xff};
+		/* One host owns a whole /64: count it as one address. */
+		memcpy(key, a, memcmp(a, v4mapped, 12) == 0 ? 16 : 8);
+		return true;
+	}
+	return false;
+}
+
+static size_t bucket_index(const struct gw_http *http, const unsigned char key[16])
+{
+	uint64_t h = 14695981039346656037ULL ^ http->bucket_seed; /* FNV-1a, seeded */
+	for (int i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 1099511628211ULL;
+	return (size_t)((h ^ (h >> 32)) % BUCKETS);
+}
+
+/* Take one request from the address's bucket: 0 when it may go on, else the
+ * seconds until it may. A forgotten address starts with a full bucket, so
+ * reusing the least recently seen slot never makes anyone wait. */
+static unsigned bucket_take(struct gw_http *http, const unsigned char key[16])
+{
+	const struct cl_config *cfg = http->ctx->cfg;
+	int64_t now = cl_monotonic_ms(), full = (int64_t)cfg->http_per_ip_burst * 1000;
+	size_t at = bucket_index(http, key);
+	struct gw_http_bucket *b = NULL, *spare = NULL;
+	for (size_t i = 0; i < BUCKET_PROBE && !b; i++) {
+		struct gw_http_bucket *x = &http->buckets[(at + i) % BUCKETS];
+		if (x->used && memcmp(x->key, key, 16) == 0)
+			b = x;
+		else if (!spare || (spare->used && (!x->used || x->last_ms < spare->last_ms)))
+			spare = x;
+	}
+	if (!b) {
+		b = spare;
+		memcpy(b->key, key, 16);
+		b->used = true;
+		b->last_ms = now;
+		b->milli = full;
+	}
+	b->milli += (now - b->last_ms) * (int64_t)cfg->http_per_ip_rate;
+	if (b->milli > full)
+		b->milli = full;
+	b->last_ms = now;
+	if (b->milli >= 1000) {
+		b->milli -= 1000;
+		return 0;
+	}
+	int64_t wait_ms = (1000 - b->milli + cfg->http_per_ip_rate - 1) / cfg->http_per_ip_rate;
+	return (unsigned)((wait_ms + 999) / 1000);
+}
+
+/* --- logging without flooding -------------------------------------------------------- */
+
+/* Once per window: what the limits did since the last line, and how many of
+ * libmicrohttpd's messages were left out. Addresses are never logged. */
+static void log_window(struct gw_http *http)
+{
+	int64_t now = cl_monotonic_ms();
+	if (now - http->log_window_ms < LOG_WINDOW_MS)
+		return;
+	http->log_window_ms = now;
+	http->log_lines = 0;
+	if (http->timed_out != http->logged_timed_out ||
+	    http->rate_limited != http->logged_rate_limited || http->log_suppressed)
+		cl_warn("http.limits",
+		        "request_timeouts=%llu rate_limited=%llu mhd_suppressed=%llu",
+		        (unsigned long long)(http->timed_out - http->logged_timed_out),
+		        (unsigned long long)(http->rate_limited - http->logged_rate_limited),
+		        (unsigned long long)http->log_suppressed);
+	http->logged_timed_out = http->timed_out;
+	http->logged_rate_limited = http->rate_limited;
+	http->log_suppressed = 0;
+}
 
 static void respond(struct gw_request *req)
 {
@@ -35,8 +228,11 @@ static void respond(struct gw_request *req)
 	MHD_add_response_header(r, "Content-Type",
 	                        req->content_type ? req->content_type : "application/json");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
-	if (req->retry_after)
-		MHD_add_response_header(r, "Retry-After", "1");
+	if (req->retry_after) {
+		char secs[16];
+		snprintf(secs, sizeof(secs), "%u", req->retry_after);
+		MHD_add_response_header(r, "Retry-After", secs);
+	}
 	if (req->status == 401)
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
 	MHD_queue_response(req->conn, req->status, r);
@@ -59,7 +255,7 @@ void gw_http_reply_text(struct gw_request *req, unsigned status, char *text,
 	req->status = status;
 	req->content_type = content_type;
 	req->ready = true;
-	req->retry_after = status == 503;
+	req->retry_after = status == 503 ? 1 : 0;
 	if (status == 401 || status == 403)
 		req->http->rejected_auth++;
 	else if (status >= 400 && status < 500)
@@ -170,14 +366,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		req->method = method;
 		req->url = url;
 		http->requests++;
+		authenticate(req);
+		unsigned char key[16];
+		unsigned wait_s = http->buckets && !req->authed && address_key(conn, key)
+		                      ? bucket_take(http, key)
+		                      : 0;
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > http->ctx->cfg->http_max_body) {
+		if (wait_s) {
+			/* Refused before the body is read (or a signature checked). */
+			http->rate_limited++;
+			req->dispatched = true;
+			gw_http_reply_error(req, 429, "rate_limited",
+			                    "too many requests from this address; retry later",
+			                    NULL);
+			req->retry_after = wait_s;
+		} else if (cl && strtoull(cl, NULL, 10) > http->ctx->cfg->http_max_body) {
 			/* Refuse before reading the body; MHD closes the connection. */
 			req->too_big = true;
 			req->dispatched = true;
 			gw_http_reply_error(req, 413, "too_large", "request body over the size cap",
 			                    NULL);
+		}
+		if (req->dispatched) {
+			struct gw_http_conn *c = conn_of(conn);
+			if (c)
+				conn_unlink(http, c);
 			respond(req);
 		}
 		return MHD_YES;
@@ -206,12 +420,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (!req->dispatched) {
 		req->dispatched = true;
-		authenticate(req);
+		/* The request is in: no deadline while it is answered. */
+		struct gw_http_conn *c = conn_of(conn);
+		if (c)
+			conn_unlink(http, c);
 		if (req->too_big)
 			gw_http_reply_error(req, 413, "too_large", "request body over the size cap",
 			                    NULL);
 		else if (!gw_ops_dispatch(req) && !gw_ivr_dispatch(req) && !gw_sms_dispatch(req) &&
-		         !gw_devices_dispatch(req) && !gw_recordings_dispatch(req))
+		         !gw_devices_dispatch(req) && !gw_recordings_dispatch(req) &&
+		         !gw_keys_dispatch(req) && !gw_audit_dispatch(req))
 			gw_api_dispatch(req);
 	}
 	if (!req->ready)
@@ -223,7 +441,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+	struct gw_http *http = cls;
 	struct gw_request *req = *con_cls;
+	/* A kept-alive connection has request_timeout for its next request. */
+	struct gw_http_conn *c = conn ? conn_of(conn) : NULL;
+	if (c && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		conn_arm(http, c);
 	if (!req)
 		return;
 	cl_service_job_cancel(req->job);
@@ -235,6 +458,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct gw_http *http = cls;
+	log_window(http);
+	if (++http->log_lines > LOG_LINES) {
+		http->log_suppressed++; /* refused connections under a flood */
+		return;
+	}
 	char msg[256];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	for (char *p = msg; *p; p++)
@@ -252,16 +481,26 @@ static void on_ready(void *ctx, uint32_t events)
 static void on_pass_end(void *ctx)
 {
 	struct gw_http *http = ctx;
+	expire_slow(http);
 	MHD_run(http->d);
+	log_window(http);
 }
 
 static int64_t next_deadline(void *ctx)
 {
 	struct gw_http *http = ctx;
+	int64_t now = cl_clock_now(&cl_clock_system), next = 0;
 	MHD_UNSIGNED_LONG_LONG ms;
-	if (MHD_get_timeout(http->d, &ms) != MHD_YES)
-		return 0;
-	return cl_clock_now(&cl_clock_system) + (int64_t)ms;
+	if (MHD_get_timeout(http->d, &ms) == MHD_YES)
+		next = now + (int64_t)ms;
+	if (http->waiting_head) {
+		/* The loop's deadlines are wall-clock; this one is monotonic. */
+		int64_t left = http->waiting_head->deadline_ms - cl_monotonic_ms();
+		int64_t at = now + (left > 0 ? left : 0);
+		if (!next || at < next)
+			next = at;
+	}
+	return next;
 }
 
 static int listen_tcp(const char *listen_addr, int *port_out)
@@ -343,15 +582,31 @@ enum cl_err gw_http_start(struct gw_ctx *ctx, const char *unix_path, struct gw_h
 		free(http);
 		return CL_ERR_IO;
 	}
-	http->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
-	                           NULL, NULL, on_request, http, MHD_OPTION_EXTERNAL_LOGGER,
-	                           on_mhd_log, http, MHD_OPTION_URI_LOG_CALLBACK, on_uri, http,
-	                           MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
-	                           on_completed, http, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-	                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_END);
+	const struct cl_config *cfg = ctx->cfg;
+	if (!http->admin && cfg->http_per_ip_rate) {
+		http->buckets = calloc(BUCKETS, sizeof(*http->buckets));
+		if (!http->buckets ||
+		    cl_crypto_random(&http->bucket_seed, sizeof(http->bucket_seed)) != CL_OK) {
+			close(fd);
+			free(http->buckets);
+			free(http);
+			return CL_ERR_NOMEM;
+		}
+	}
+	/* Addresses mean nothing on the Unix socket: no per-address cap there. */
+	unsigned per_ip = http->admin ? 0 : cfg->http_per_ip_connections;
+	http->d = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
+	    http, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, http, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+	    http, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, http,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, http, MHD_OPTION_CONNECTION_TIMEOUT,
+	    cfg->http_idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+	    MHD_OPTION_END);
 	if (!http->d) {
 		cl_error("http.start_failed", "admin=%d", http->admin);
 		close(fd);
+		free(http->buckets);
 		free(http);
 		return CL_ERR_IO;
 	}
@@ -370,7 +625,12 @@ enum cl_err gw_http_start(struct gw_ctx *ctx, const char *unix_path, struct gw_h
 	if (http->admin)
 		cl_info("http.admin_listening", "socket=%s", unix_path);
 	else
-		cl_info("http.listening", "addr=%s port=%d", ctx->cfg->http_listen, http->port);
+		cl_info("http.listening",
+		        "addr=%s port=%d idle_timeout=%u request_timeout=%u per_ip_connections=%u "
+		        "per_ip_rate=%u per_ip_burst=%u",
+		        cfg->http_listen, http->port, cfg->http_idle_timeout_s,
+		        cfg->http_request_timeout_s, cfg->http_per_ip_connections,
+		        cfg->http_per_ip_rate, cfg->http_per_ip_burst);
 	*out = http;
 	return CL_OK;
 }
@@ -388,6 +648,7 @@ void gw_http_stop(struct gw_http *http)
 	}
 	if (http->admin && http->unix_path[0])
 		unlink(http->unix_path);
+	free(http->buckets);
 	free(http);
 }
 

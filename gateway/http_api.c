@@ -22,6 +22,11 @@ static bool require(struct gw_request *req, bool ok_for_partner)
 		                    NULL);
 		return false;
 	}
+	if (req->role == CL_ROLE_MONITOR) {
+		gw_http_reply_error(req, 403, "forbidden", "this token may only read /metrics",
+		                    NULL);
+		return false;
+	}
 	if (req->role == CL_ROLE_PARTNER && !ok_for_partner) {
 		gw_http_reply_error(req, 403, "forbidden", "this token may only post reports",
 		                    NULL);
@@ -186,10 +191,9 @@ static void on_event(void *ctx, const struct cl_event_row *e, const char *note)
 	json_array_append_new(arr, o);
 }
 
-static void get_ticket(struct gw_request *req, const char *ref)
+/* The ticket with its personal fields, once the read is in the audit chain. */
+static void show_ticket(struct gw_request *req, const char *ref)
 {
-	if (!require(req, false))
-		return;
 	struct cl_ticket t;
 	enum cl_err err = cl_service_ticket(req->http->ctx->svc, ref, &t);
 	if (err == CL_ERR_NOTFOUND) {
@@ -218,9 +222,47 @@ static void get_ticket(struct gw_request *req, const char *ref)
 		gw_http_reply_error(req, 500, cl_errcode(err), cl_strerror(err), NULL);
 		return;
 	}
-	/* A read of personal data: who read which ticket, never what. */
 	cl_info("ticket.read", "ticket=%s by=%s", t.ref, req->person[0] ? req->person : req->token);
 	gw_http_reply_json(req, 200, o);
+}
+
+static void on_read_audited(void *ctx, enum cl_err err, const struct cl_control *c)
+{
+	struct gw_request *req = ctx;
+	if (err == CL_OK)
+		show_ticket(req, c->ref);
+	else if (err == CL_ERR_NOTFOUND)
+		gw_http_reply_error(req, 404, "unknown_ticket", "no ticket with that reference",
+		                    NULL);
+	else
+		gw_http_reply_error(req, 503, "not_durable", "the read could not be recorded",
+		                    NULL);
+	gw_http_resume(req);
+}
+
+/* A read of personal data is an audit event, committed before the data is
+ * handed out: who read which ticket, never what. */
+static void get_ticket(struct gw_request *req, const char *ref)
+{
+	if (!require(req, false))
+		return;
+	struct cl_control c = {.kind = CL_CONTROL_AUDIT_READ};
+	if (strlen(ref) >= sizeof(c.ref)) {
+		gw_http_reply_error(req, 404, "unknown_ticket", "no ticket with that reference",
+		                    NULL);
+		return;
+	}
+	snprintf(c.ref, sizeof(c.ref), "%s", ref);
+	snprintf(c.actor, sizeof(c.actor), "%s",
+	         req->person[0]  ? req->person
+	         : req->token[0] ? req->token
+	                         : "admin");
+	if (!(req->job =
+	          cl_service_submit_control(req->http->ctx->svc, &c, on_read_audited, req))) {
+		gw_http_reply_error(req, 503, "busy", "try again", NULL);
+		return;
+	}
+	gw_http_suspend(req);
 }
 
 static unsigned action_status(const struct cl_action_answer *a)

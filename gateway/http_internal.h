@@ -12,6 +12,9 @@
 
 #include "gateway.h"
 
+struct gw_http_conn;
+struct gw_http_bucket;
+
 struct gw_http {
 	struct gw_ctx *ctx;
 	struct MHD_Daemon *d;
@@ -22,6 +25,17 @@ struct gw_http {
 	uint64_t requests;
 	uint64_t rejected_auth;
 	uint64_t rejected_input;
+	/* limits (http.c): connections waiting for their request, oldest
+	 * deadline first; the per-address token buckets of untokened requests */
+	struct gw_http_conn *waiting_head, *waiting_tail;
+	struct gw_http_bucket *buckets; /* NULL: no rate limit */
+	uint64_t bucket_seed;
+	uint64_t timed_out;    /* connections closed at request_timeout */
+	uint64_t rate_limited; /* requests answered 429 */
+	/* what was logged: limit events and libmicrohttpd's messages, summed */
+	int64_t log_window_ms;
+	unsigned log_lines;
+	uint64_t log_suppressed, logged_timed_out, logged_rate_limited;
 };
 
 struct gw_request {
@@ -43,7 +57,7 @@ struct gw_request {
 	char *resp;
 	size_t resp_len; /* binary responses (audio); 0: resp is text */
 	const char *content_type;
-	bool retry_after;
+	unsigned retry_after; /* seconds for Retry-After; 0: none */
 	/* who is asking */
 	bool authed;
 	enum cl_role role;
@@ -89,5 +103,11 @@ bool gw_recordings_dispatch(struct gw_request *req);
 json_t *gw_json_recordings(struct cl_service *svc, const struct cl_ticket *t);
 /* http_ops.c: /healthz, /readyz, /metrics; false if url is not one of them. */
 bool gw_ops_dispatch(struct gw_request *req);
+/* http_keys.c: /api/v1/keys, /api/v1/keys/rotate (admin); false if url is
+ * neither. */
+bool gw_keys_dispatch(struct gw_request *req);
+/* http_audit.c: /api/v1/audit, /api/v1/audit/verify, /api/v1/purge,
+ * POST /api/v1/tickets/{ref}/erase; false if url is none of them. */
+bool gw_audit_dispatch(struct gw_request *req);
 
 #endif

@@ -241,6 +241,12 @@ bool gw_ops_dispatch(struct gw_request *req)
 		                             db && broker ? "ready" : "not_ready", "database",
 		                             db ? "ok" : "failing", "broker",
 		                             broker ? "connected" : "disconnected"));
+	} else if (!req->authed || req->role == CL_ROLE_PARTNER) {
+		/* The counters are no one's business but the operator's: from them a
+		 * stranger who can fake SMS senders could tell staff numbers apart. */
+		gw_http_reply_error(req, req->authed ? 403 : 401,
+		                    req->authed ? "forbidden" : "unauthorized",
+		                    "/metrics needs a monitor, worker or admin token", NULL);
 	} else {
 		metrics(req);
 	}

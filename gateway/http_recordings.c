@@ -128,7 +128,7 @@ bool gw_recordings_dispatch(struct gw_request *req)
 		                    NULL);
 		return true;
 	}
-	if (req->role == CL_ROLE_PARTNER) {
+	if (req->role == CL_ROLE_PARTNER || req->role == CL_ROLE_MONITOR) {
 		gw_http_reply_error(req, 403, "forbidden", "this token may only post reports",
 		                    NULL);
 		return true;

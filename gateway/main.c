@@ -3,6 +3,9 @@
  * embedded default), opens the key, the database and the service, starts the
  * HTTP API, the admin socket and the MQTT client in one loop, and runs until
  * SIGINT/SIGTERM. On the way out it commits and answers whatever is queued.
+ * Under systemd (Type=notify) it says READY=1 once the database, HTTP and MQTT
+ * are up and pings the watchdog from the loop; without NOTIFY_SOCKET and
+ * WATCHDOG_USEC those calls do nothing.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 
 #include "careline/crypto.h"
 #include "careline/embedded.h"
@@ -55,6 +59,39 @@ static void flush_hook(void *svc)
 static int64_t deadline_hook(void *svc)
 {
 	return cl_service_next_deadline(svc);
+}
+
+/* systemd: readiness and the watchdog. */
+struct notify {
+	const struct gw_ctx *ctx;
+	bool ready;
+	int64_t interval_ms; /* ping the watchdog this often (half its timeout); 0: none */
+	int64_t last_ping;   /* monotonic */
+};
+
+static void notify_hook(void *arg)
+{
+	struct notify *n = arg;
+	if (!n->ready && gw_mqtt_connected(n->ctx->mqtt)) {
+		n->ready = true;
+		sd_notify(0, "READY=1\nSTATUS=serving");
+		cl_info("careline.ready", "%s", "");
+	}
+	int64_t now = cl_monotonic_ms();
+	if (n->interval_ms && now - n->last_ping >= n->interval_ms) {
+		sd_notify(0, "WATCHDOG=1");
+		n->last_ping = now;
+	}
+}
+
+/* An idle loop still wakes to ping the watchdog. */
+static int64_t notify_deadline(void *arg)
+{
+	const struct notify *n = arg;
+	if (!n->interval_ms)
+		return 0;
+	int64_t left = n->last_ping + n->interval_ms - cl_monotonic_ms();
+	return cl_clock_now(&cl_clock_system) + (left > 0 ? left : 0);
 }
 
 int main(int argc, char **argv)
@@ -111,6 +148,10 @@ int main(int argc, char **argv)
 	struct cl_store *store = NULL;
 	struct cl_service *svc = NULL;
 	struct gw_ctx ctx = {.cfg = cfg};
+	struct notify notify = {.ctx = &ctx};
+	uint64_t watchdog_usec = 0;
+	if (sd_watchdog_enabled(0, &watchdog_usec) > 0)
+		notify.interval_ms = (int64_t)(watchdog_usec / 2000);
 	if (make_parent_dir(cfg->database) < 0 || make_parent_dir(cfg->key_file) < 0 ||
 	    (cfg->admin_socket[0] && make_parent_dir(cfg->admin_socket) < 0)) {
 		cl_error("startup.mkdir_failed", "errno=%d", errno);
@@ -140,6 +181,12 @@ int main(int argc, char **argv)
 		goto out;
 	if (gw_ivr_start(&ctx, &ctx.ivr) != CL_OK)
 		goto out;
+	/* Last: READY=1 once the hooks before it have run a pass connected. */
+	notify.last_ping = cl_monotonic_ms();
+	if (cl_loop_add_hook(ctx.loop, notify_hook, &notify) != CL_OK ||
+	    cl_loop_add_deadline(ctx.loop, notify_deadline, &notify) != CL_OK)
+		goto out;
+	sd_notify(0, "STATUS=waiting for the MQTT broker");
 	cl_info("careline.started", "config=%s db=%s http_port=%d mqtt=%s:%d",
 	        config_path ? config_path : "embedded", cfg->database, gw_http_port(ctx.http),
 	        cfg->mqtt_host, cfg->mqtt_port);
@@ -147,6 +194,7 @@ int main(int argc, char **argv)
 	rc = cl_loop_run(ctx.loop) == CL_OK ? 0 : 1;
 	/* Answer whatever was accepted but not yet committed, then let the
 	 * HTTP and MQTT answers go out. */
+	sd_notify(0, "STOPPING=1");
 	cl_service_flush(svc);
 	cl_info("careline.stopping", "%s", "");
 out:

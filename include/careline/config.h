@@ -24,7 +24,9 @@ struct cl_texts;
 #define CL_ID_MAX           48 /* person, team, area, device, policy ids */
 #define CL_STEP_MAX_TARGETS 8
 
-enum cl_role { CL_ROLE_PARTNER, CL_ROLE_WORKER, CL_ROLE_ADMIN };
+/* partner: post reports; worker: tickets as a person; admin: everything;
+ * monitor: GET /metrics only (Prometheus). */
+enum cl_role { CL_ROLE_PARTNER, CL_ROLE_WORKER, CL_ROLE_ADMIN, CL_ROLE_MONITOR };
 const char *cl_role_name(enum cl_role role);
 
 /* The most staff_burst can be: gateway/sms.c keeps this many recent send
@@ -196,6 +198,11 @@ struct cl_config {
 	char http_listen[64];   /* "127.0.0.1:8080" */
 	char admin_socket[256]; /* Unix socket for carelinectl */
 	size_t http_max_body;
+	unsigned http_idle_timeout_s;     /* a connection silent this long is closed */
+	unsigned http_request_timeout_s;  /* a request (headers and body) must arrive within */
+	unsigned http_per_ip_connections; /* open connections per client address; 0 = no cap */
+	unsigned http_per_ip_rate;        /* requests/s without a token, per address; 0 = off */
+	unsigned http_per_ip_burst;       /* ... of which this many at once */
 	/* [mqtt] */
 	char mqtt_host[128];
 	int mqtt_port;
@@ -213,6 +220,12 @@ struct cl_config {
 	/* [sms] */
 	struct cl_sms_config sms;
 	struct cl_voice_config voice;
+	/* [retention] */
+	struct {
+		int64_t closed_ms; /* closed tickets keep personal fields this long; 0 = forever */
+		int64_t sessions_ms; /* SMS senders' keyed hashes (follow-up, rate limit) live this
+		                        long */
+	} retention;
 	/* [holidays] */
 	struct cl_holidays holidays;
 	/* [routing] */

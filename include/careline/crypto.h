@@ -2,14 +2,29 @@
  * include/careline/crypto.h: field encryption and keyed hashes (libsodium).
  * One 32-byte master key lives in a file (created on first run, mode 0600).
  * Subkeys are derived with crypto_kdf: one for XChaCha20-Poly1305 field
- * encryption, one for keyed BLAKE2b lookup hashes, one for ticket refs.
- * An encrypted value is: version byte 0x01 | key id (u32 LE) | 24-byte nonce
- * | ciphertext+tag. The associated data binds a value to its table, row id and
- * field ("ticket:42:address"), so a value copied to another row fails to open.
+ * encryption (field key id 1), one for keyed BLAKE2b lookup hashes, one for
+ * ticket refs, one for careline's crypto_box keypair, two that protect the
+ * keyring file. An encrypted value is: version byte 0x01 | key id (u32 LE) |
+ * 24-byte nonce | ciphertext+tag. The associated data binds a value to its
+ * table, row id and field ("ticket:42:address"), so a value copied to another
+ * row fails to open.
+ *
+ * Key rotation. The keyed-hash secret is kept apart from the encryption key:
+ * the hash, ref and box subkeys are derived from the master key and never
+ * change, so lookups, refs and the apps' public key stay valid across
+ * rotations. Only the field key rotates: cl_crypto_rotate adds a new random
+ * key (id = current + 1, independent of the master) to the keyring,
+ * "<key_file>.keys" (mode 0600, written atomically, each key wrapped with a
+ * master-derived key, the whole file authenticated), and seals every new
+ * value with it; values name their key in the header, so older keys open
+ * older values until cl_crypto_retire drops them (core/rekey.c re-encrypts
+ * first). Key id 1 comes from the master, which must stay for the other
+ * subkeys; the keyring retires it with a flag.
  */
 #ifndef CARELINE_CRYPTO_H
 #define CARELINE_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,14 +35,18 @@
 #define CL_CRYPTO_HEADER_BYTES (1 + 4 + 24)
 #define CL_CRYPTO_TAG_BYTES    16
 #define CL_CRYPTO_OVERHEAD     (CL_CRYPTO_HEADER_BYTES + CL_CRYPTO_TAG_BYTES)
+#define CL_CRYPTO_MAX_KEYS     16 /* field keys held at once (rotations not yet re-encrypted) */
 
 struct cl_crypto;
 
 /* Initialise libsodium and load the key file at path, creating it (0600, new
- * random key) if absent. A key file that exists with group/other permissions
- * or the wrong size is refused (CL_ERR_CRYPTO). Caller frees. */
+ * random key) if absent, then the keyring "<path>.keys" if present. A key
+ * file or keyring that exists with group/other permissions, the wrong size,
+ * or (keyring) a bad syntax or authenticator is refused (CL_ERR_CRYPTO, one
+ * log line naming the file and the reason). Caller frees. */
 enum cl_err cl_crypto_open(const char *key_path, struct cl_crypto **out);
-/* From raw key bytes (tests, benchmarks). */
+/* From raw key bytes (tests, benchmarks): the derived field key gets key_id;
+ * no keyring file (rotations are kept in memory only). */
 enum cl_err cl_crypto_from_key(const unsigned char key[CL_CRYPTO_KEY_BYTES], uint32_t key_id,
                                struct cl_crypto **out);
 void cl_crypto_free(struct cl_crypto *c);
@@ -37,11 +56,39 @@ void cl_crypto_free(struct cl_crypto *c);
 enum cl_err cl_crypto_seal_field(const struct cl_crypto *c, const char *table, int64_t row,
                                  const char *field, const void *plain, size_t len,
                                  unsigned char *out, size_t *out_len);
-/* Decrypt; out needs len - CL_CRYPTO_OVERHEAD bytes (+1: it is NUL-terminated
- * for convenience). CL_ERR_CRYPTO on a wrong key, row or field, or tampering. */
+/* Decrypt with the key the value names; out needs len - CL_CRYPTO_OVERHEAD
+ * bytes (+1: it is NUL-terminated for convenience). CL_ERR_CRYPTO on a key
+ * not held (unknown or retired), a wrong row or field, or tampering. */
 enum cl_err cl_crypto_open_field(const struct cl_crypto *c, const char *table, int64_t row,
                                  const char *field, const unsigned char *in, size_t len, char *out,
                                  size_t *out_len);
+/* Re-encrypt a value under the current key, same table/row/field: out has
+ * room for len bytes (the length does not change). The plaintext is wiped. */
+enum cl_err cl_crypto_reseal_field(const struct cl_crypto *c, const char *table, int64_t row,
+                                   const char *field, const unsigned char *in, size_t len,
+                                   unsigned char *out);
+/* The key id in a value's header; false if in is not a sealed value. Pure. */
+bool cl_crypto_value_key_id(const unsigned char *in, size_t len, uint32_t *key_id);
+
+/* --- the field keyring (rotation) -------------------------------------------- */
+
+/* The key new values are sealed with. */
+uint32_t cl_crypto_current_key(const struct cl_crypto *c);
+/* The field key ids held (ascending, the current one last) into ids (room
+ * for CL_CRYPTO_MAX_KEYS); returns how many. */
+size_t cl_crypto_keys(const struct cl_crypto *c, uint32_t *ids);
+/* Whether the key derived from the master (id 1) has been retired. */
+bool cl_crypto_master_key_retired(const struct cl_crypto *c);
+/* Add a new random field key and make it current. The keyring is on disk
+ * (temp file, fsync, rename, fsync of the directory) before the key is used
+ * or this returns. CL_ERR_CONFLICT when CL_CRYPTO_MAX_KEYS are held,
+ * CL_ERR_IO when the keyring cannot be written (nothing changes then). */
+enum cl_err cl_crypto_rotate(struct cl_crypto *c, uint32_t *new_id);
+/* Drop field keys (never the current one): the keyring is rewritten without
+ * them first, then they are wiped from memory. Values under them no longer
+ * open. CL_ERR_INVALID for the current key, CL_ERR_NOTFOUND for a key not
+ * held, CL_ERR_IO when the keyring cannot be written (nothing changes). */
+enum cl_err cl_crypto_retire(struct cl_crypto *c, const uint32_t *ids, size_t n);
 
 /* Keyed BLAKE2b of a lookup value in a domain ("phone", "address"), so equal
  * values in one domain collide and nothing else does. */

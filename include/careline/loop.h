@@ -32,9 +32,9 @@ enum cl_err cl_loop_add(struct cl_loop *loop, int fd, uint32_t events, cl_loop_f
 enum cl_err cl_loop_mod(struct cl_loop *loop, struct cl_loop_watch *w, uint32_t events);
 void cl_loop_del(struct cl_loop *loop, struct cl_loop_watch *w);
 
-/* Run fn at the end of every pass, in the order added (max 8). */
+/* Run fn at the end of every pass, in the order added (max 16). */
 enum cl_err cl_loop_add_hook(struct cl_loop *loop, cl_loop_hook_fn fn, void *ctx);
-/* Ask fn for its next deadline before every wait (max 8). */
+/* Ask fn for its next deadline before every wait (max 16). */
 enum cl_err cl_loop_add_deadline(struct cl_loop *loop, cl_loop_deadline_fn fn, void *ctx);
 /* Called on SIGHUP. */
 void cl_loop_on_reload(struct cl_loop *loop, cl_loop_hook_fn fn, void *ctx);

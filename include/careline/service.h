@@ -27,8 +27,9 @@ struct cl_service;
 struct cl_crypto;
 struct cl_job;
 
+/* crypto is borrowed; the service rotates and retires its field keys (rekey.h). */
 enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
-                           const struct cl_crypto *crypto, const struct cl_clock *clock,
+                           struct cl_crypto *crypto, const struct cl_clock *clock,
                            struct cl_service **out);
 void cl_service_free(struct cl_service *svc);
 
@@ -114,6 +115,10 @@ enum cl_control_kind {
 	CL_CONTROL_RECORDING_READ,    /* recording_id, actor: record the read (audit)
 	                                 before the audio is handed out */
 	CL_CONTROL_CALLS_SWEEP,       /* end calls with no callback for [voice] idle_timeout */
+	CL_CONTROL_PURGE,             /* erase what retention says is due: dry_run; out:
+	                                 count_tickets, count_sessions */
+	CL_CONTROL_ERASE,             /* erase one ticket now: ref, error = reason code, actor */
+	CL_CONTROL_AUDIT_READ,        /* actor read ref's personal data (audited first) */
 };
 
 struct cl_control {
@@ -131,6 +136,10 @@ struct cl_control {
 	const unsigned char *data;
 	size_t data_len;
 	bool permanent;
+	char ref[CL_REF_MAX];
+	bool dry_run;
+	int64_t count_tickets; /* out */
+	int64_t count_sessions;
 };
 
 /* c is the job's control, with results filled in (override.id). */
@@ -182,6 +191,15 @@ enum cl_err cl_service_recordings_of(struct cl_service *svc, const struct cl_tic
  * CL_ERR_NOTFOUND when it is not t's or has no audio yet. */
 enum cl_err cl_service_recording_audio(struct cl_service *svc, const struct cl_ticket *t,
                                        int64_t recording_id, unsigned char **audio, size_t *len);
+
+/* --- the audit chain -------------------------------------------------------------- */
+
+/* Walk the whole chain; out says whether and where it breaks. */
+enum cl_err cl_service_audit_verify(struct cl_service *svc, struct cl_audit_verdict *out);
+/* The events that concern ticket t, oldest first. */
+enum cl_err cl_service_audit_of_ticket(struct cl_service *svc, const struct cl_ticket *t,
+                                       void (*fn)(void *ctx, const struct cl_audit_event *e),
+                                       void *ctx);
 
 /* --- devices ---------------------------------------------------------------- */
 

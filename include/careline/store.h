@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "careline/audit.h"
 #include "careline/call.h"
 #include "careline/err.h"
 #include "careline/roster.h"
@@ -325,5 +326,28 @@ enum cl_err cl_store_recording_stored(struct cl_store *s, int64_t id, const unsi
 enum cl_err cl_store_recording_retry(struct cl_store *s, int64_t id, int attempts,
                                      int64_t next_try_ms, const char *error, bool final);
 enum cl_err cl_store_recording_remote_deleted(struct cl_store *s, int64_t id);
+
+/* --- the audit chain and erasure ---------------------------------------------- */
+
+/* The newest event's id and hash (id 0 and zeros when there is none). */
+enum cl_err cl_store_audit_last(struct cl_store *s, int64_t *id, unsigned char hash[32]);
+enum cl_err cl_store_audit_insert(struct cl_store *s, const struct cl_audit_event *e);
+/* Events after id `after` (0: all), in order; or those of one ticket. */
+enum cl_err cl_store_audit_each(struct cl_store *s, int64_t after, int64_t ticket_id,
+                                void (*fn)(void *ctx, const struct cl_audit_event *e), void *ctx);
+
+/* Tickets closed before `before` whose personal fields are still kept. */
+enum cl_err cl_store_purge_due(struct cl_store *s, int64_t before, int max, int64_t *ids,
+                               size_t *n);
+/* Erase one ticket's personal data: report fields and hashes, notes, the
+ * recordings' audio, its address hash and follow-up sessions; the skeleton
+ * (category, area, timings, events) stays. */
+enum cl_err cl_store_purge_ticket(struct cl_store *s, int64_t ticket_id, int64_t now);
+/* SMS follow-up sessions (keyed hashes of senders) last seen before `before`:
+ * counted, or deleted. */
+enum cl_err cl_store_purge_sessions(struct cl_store *s, int64_t before, bool dry_run, int64_t *n);
+/* Copy the WAL into the database and truncate it, so erased values do not
+ * linger in the log (outside a transaction). */
+enum cl_err cl_store_checkpoint_truncate(struct cl_store *s);
 
 #endif

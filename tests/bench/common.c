@@ -346,7 +346,8 @@ static char *daemon_config(const struct bench_env *env, const char *extra_config
 	              "[http]\n"
 	              "listen = 127.0.0.1:%d\n"
 	              "admin_socket = %s/careline.sock\n"
-	              "max_body = 65536\n\n"
+	              "max_body = 65536\n"
+	              "per_ip_rate = 0\n\n"
 	              "[mqtt]\n"
 	              "host = 127.0.0.1\n"
 	              "port = %d\n"
@@ -363,6 +364,9 @@ static char *daemon_config(const struct bench_env *env, const char *extra_config
 	              "[token bench-partner]\n"
 	              "secret = " BENCH_TOKEN "\n"
 	              "role = partner\n\n"
+	              "[token bench-monitor]\n"
+	              "secret = bench-monitor-token\n"
+	              "role = monitor\n\n"
 	              "[person anna]\nrole = worker\n"
 	              "[person bo]\nrole = worker\n"
 	              "[person carl]\nrole = worker\n"
@@ -814,10 +818,14 @@ long bench_http_get(int port, const char *path, char **body)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
+	struct curl_slist *hdr =
+	    curl_slist_append(NULL, "Authorization: Bearer bench-monitor-token");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdr);
 	long status = 0;
 	if (curl_easy_perform(e) == CURLE_OK)
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(e);
+	curl_slist_free_all(hdr);
 	if (body)
 		*body = b.s;
 	else

@@ -178,7 +178,7 @@ int main(void)
 	}
 	HX_CHECK(n201 == 1, "%d of %d concurrent posts got 201", n201, N_SAME);
 	HX_CHECK(count_tickets() == 3, "expected three tickets, have %zu", count_tickets());
-	struct hx_resp m = hx_http(&h, "GET", "/metrics", NULL, NULL);
+	struct hx_resp m = hx_http(&h, "GET", "/metrics", "test-admin-token", NULL);
 	HX_CHECK(m.status == 200 && m.body);
 	char want[96];
 	snprintf(want, sizeof(want), "careline_duplicate_reports_total{channel=\"http\"} %d",

@@ -105,7 +105,7 @@ int main(void)
 	int64_t pending = -1;
 	until = hx_now_ms() + 10000;
 	while (hx_now_ms() < until) {
-		struct hx_resp r = hx_http(&h, "GET", "/metrics", NULL, NULL);
+		struct hx_resp r = hx_http(&h, "GET", "/metrics", "test-admin-token", NULL);
 		const char *p = r.body ? strstr(r.body, "careline_outbox_depth ") : NULL;
 		pending = p ? atoll(p + strlen("careline_outbox_depth ")) : -1;
 		hx_resp_free(&r);

@@ -80,7 +80,7 @@ static size_t ticket_count(struct hx *h)
 /* A line "name value" of /metrics; -1 when absent. */
 static double metric(struct hx *h, const char *name)
 {
-	struct hx_resp r = hx_http(h, "GET", "/metrics", NULL, NULL);
+	struct hx_resp r = hx_http(h, "GET", "/metrics", "test-admin-token", NULL);
 	HX_CHECK(r.status == 200 && r.body, "GET /metrics: %ld", r.status);
 	double v = -1;
 	size_t n = strlen(name);

@@ -136,7 +136,7 @@ static void add_device(const char *person, const char *id, const struct keypair 
 
 static long long metric(const char *event)
 {
-	struct hx_resp r = hx_http(&h, "GET", "/metrics", NULL, NULL);
+	struct hx_resp r = hx_http(&h, "GET", "/metrics", "test-admin-token", NULL);
 	HX_CHECK(r.status == 200);
 	char needle[128];
 	snprintf(needle, sizeof(needle), "careline_mqtt_messages_total{event=\"%s\"} ", event);

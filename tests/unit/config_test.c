@@ -348,7 +348,8 @@ static void test_config_unknown_default_area(void **state)
 static void test_config_bad_values(void **state)
 {
 	expect_error(10, "postcodes = 800", "line 10: ", "postcode '800' is not 4 digits");
-	expect_error(24, "role = boss", "line 24: ", "role must be partner, worker or admin");
+	expect_error(24, "role = boss",
+	             "line 24: ", "role must be partner, worker, admin or monitor");
 	expect_error(1, "[http]\nmax_body = 12", "line 2: ", "max_body");
 }
 

@@ -1,7 +1,10 @@
 /*
  * tests/unit/crypto_test.c: the key file (created 0600, reopened, refused when
  * too open or the wrong size), field encryption bound to table/row/field and
- * key id, tamper detection, keyed and unkeyed hashes (core/crypto.c).
+ * key id, tamper detection, keyed and unkeyed hashes, and the field keyring of
+ * key rotation: rotate, seal with the new id, open old values, reseal,
+ * retire, refuse unknown ids, the keyring file's mode, reload and refusal
+ * when damaged (core/crypto.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -474,6 +477,388 @@ static void test_crypto_digest_is_blake2b_256(void **state)
 	assert_memory_equal(out, abc, 32);
 }
 
+/* --- the field keyring (key rotation) ------------------------------------------- */
+
+struct ring {
+	struct tmpdir t;
+	char path[128]; /* <key>.keys */
+	char tmp[136];  /* <key>.keys.tmp */
+};
+
+static void ring_make(struct ring *r)
+{
+	tmpdir_make(&r->t);
+	snprintf(r->path, sizeof(r->path), "%s.keys", r->t.key);
+	snprintf(r->tmp, sizeof(r->tmp), "%s.tmp", r->path);
+}
+
+static void ring_remove(struct ring *r)
+{
+	unlink(r->path);
+	rmdir(r->tmp); /* a test's obstacle, if any */
+	unlink(r->tmp);
+	tmpdir_remove(&r->t);
+}
+
+static uint32_t header_id(const unsigned char *v)
+{
+	return (uint32_t)v[1] | (uint32_t)v[2] << 8 | (uint32_t)v[3] << 16 | (uint32_t)v[4] << 24;
+}
+
+static int count_lines(const char *text, const char *prefix)
+{
+	int n = 0;
+	size_t plen = strlen(prefix);
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, prefix, plen) == 0)
+			n++;
+	return n;
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[8192];
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void expect_opens(const struct cl_crypto *c, const unsigned char *v, size_t len, int64_t row,
+                         const char *want)
+{
+	char plain[128];
+	size_t plain_len;
+	assert_int_equal(cl_crypto_open_field(c, "report", row, "text", v, len, plain, &plain_len),
+	                 CL_OK);
+	assert_string_equal(plain, want);
+}
+
+static void expect_refused(const struct cl_crypto *c, const unsigned char *v, size_t len,
+                           int64_t row)
+{
+	char plain[128];
+	size_t plain_len;
+	assert_int_equal(cl_crypto_open_field(c, "report", row, "text", v, len, plain, &plain_len),
+	                 CL_ERR_CRYPTO);
+}
+
+static void test_crypto_rotate_seals_with_new_id_and_opens_old(void **state)
+{
+	struct ring r;
+	ring_make(&r);
+	struct cl_crypto *c = NULL;
+	assert_int_equal(cl_crypto_open(r.t.key, &c), CL_OK);
+	assert_int_equal(cl_crypto_current_key(c), 1);
+	struct stat st;
+	assert_int_equal(stat(r.path, &st), -1); /* no keyring until a rotation */
+
+	unsigned char ref_before[32], pk_before[CL_CRYPTO_BOX_KEY_BYTES], h_before[32], h_after[32];
+	memcpy(ref_before, cl_crypto_ref_key(c), 32);
+	cl_crypto_box_public(c, pk_before);
+	cl_crypto_hash(c, "phone", "+4520123456", 11, h_before);
+
+	unsigned char old[64], young[64];
+	size_t old_len, young_len;
+	seal(c, "report", 5, "text", "før", old, &old_len);
+	assert_int_equal(header_id(old), 1);
+
+	char log[2048];
+	FILE *f = tmpfile();
+	cl_log_set_stream(f);
+	uint32_t id = 0;
+	assert_int_equal(cl_crypto_rotate(c, &id), CL_OK);
+	cl_log_set_stream(NULL);
+	rewind(f);
+	log[fread(log, 1, sizeof(log) - 1, f)] = '\0';
+	fclose(f);
+	assert_int_equal(id, 2);
+	assert_non_null(strstr(log, "event=crypto.key_rotated id=2"));
+	assert_int_equal(cl_crypto_current_key(c), 2);
+
+	seal(c, "report", 5, "text", "efter", young, &young_len);
+	assert_int_equal(header_id(young), 2);
+	expect_opens(c, old, old_len, 5, "før");
+	expect_opens(c, young, young_len, 5, "efter");
+
+	/* The hash, ref and box subkeys do not rotate. */
+	assert_memory_equal(cl_crypto_ref_key(c), ref_before, 32);
+	unsigned char pk_after[CL_CRYPTO_BOX_KEY_BYTES];
+	cl_crypto_box_public(c, pk_after);
+	assert_memory_equal(pk_after, pk_before, sizeof(pk_after));
+	cl_crypto_hash(c, "phone", "+4520123456", 11, h_after);
+	assert_memory_equal(h_after, h_before, 32);
+
+	/* The keyring is on disk, 0600, with the new key wrapped (not in clear). */
+	assert_int_equal(stat(r.path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(r.tmp, &st), -1);
+	const char *text = slurp(r.path);
+	assert_non_null(strstr(text, "careline-keyring 1\ncurrent 2\n"));
+	assert_int_equal(count_lines(text, "key "), 1);
+	assert_int_equal(count_lines(text, "key 2 "), 1);
+	assert_int_equal(count_lines(text, "retired "), 0);
+	assert_int_equal(count_lines(text, "mac "), 1);
+
+	/* A restart reads it back: both values open, new ones use key 2. */
+	struct cl_crypto *again = NULL;
+	assert_int_equal(cl_crypto_open(r.t.key, &again), CL_OK);
+	assert_int_equal(cl_crypto_current_key(again), 2);
+	uint32_t ids[CL_CRYPTO_MAX_KEYS];
+	assert_int_equal(cl_crypto_keys(again, ids), 2);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 2);
+	expect_opens(again, old, old_len, 5, "før");
+	expect_opens(again, young, young_len, 5, "efter");
+	cl_crypto_hash(again, "phone", "+4520123456", 11, h_after);
+	assert_memory_equal(h_after, h_before, 32);
+	unsigned char v[64];
+	size_t v_len;
+	seal(again, "report", 6, "text", "x", v, &v_len);
+	assert_int_equal(header_id(v), 2);
+	cl_crypto_free(again);
+	cl_crypto_free(c);
+	ring_remove(&r);
+}
+
+static void test_crypto_reseal_moves_value_to_current_key(void **state)
+{
+	struct cl_crypto *c = from_test_key(1);
+	unsigned char old[64], moved[64];
+	size_t old_len;
+	seal(c, "report", 9, "text", "Postkassen flyder over", old, &old_len);
+	uint32_t id;
+	assert_int_equal(cl_crypto_rotate(c, &id), CL_OK); /* in memory: no keyring file */
+	assert_int_equal(id, 2);
+	uint32_t kid = 0;
+	assert_true(cl_crypto_value_key_id(old, old_len, &kid));
+	assert_int_equal(kid, 1);
+	assert_int_equal(cl_crypto_reseal_field(c, "report", 9, "text", old, old_len, moved),
+	                 CL_OK);
+	assert_true(cl_crypto_value_key_id(moved, old_len, &kid));
+	assert_int_equal(kid, 2);
+	expect_opens(c, moved, old_len, 9, "Postkassen flyder over");
+	/* Still bound to its row and field. */
+	expect_refused(c, moved, old_len, 10);
+	/* The wrong binding does not reseal either. */
+	assert_int_equal(cl_crypto_reseal_field(c, "report", 10, "text", old, old_len, moved),
+	                 CL_ERR_CRYPTO);
+	assert_false(cl_crypto_value_key_id(old, CL_CRYPTO_OVERHEAD - 1, &kid));
+	cl_crypto_free(c);
+}
+
+static void test_crypto_retire_drops_old_keys_for_good(void **state)
+{
+	struct ring r;
+	ring_make(&r);
+	struct cl_crypto *c = NULL;
+	assert_int_equal(cl_crypto_open(r.t.key, &c), CL_OK);
+	unsigned char v1[64], v2[64], v3[64];
+	size_t l1, l2, l3;
+	uint32_t id;
+	seal(c, "report", 1, "text", "one", v1, &l1);
+	assert_int_equal(cl_crypto_rotate(c, &id), CL_OK);
+	seal(c, "report", 2, "text", "two", v2, &l2);
+	assert_int_equal(cl_crypto_rotate(c, &id), CL_OK);
+	assert_int_equal(id, 3);
+	seal(c, "report", 3, "text", "three", v3, &l3);
+
+	/* Never the current key; never one not held. */
+	uint32_t bad = 3;
+	assert_int_equal(cl_crypto_retire(c, &bad, 1), CL_ERR_INVALID);
+	bad = 9;
+	assert_int_equal(cl_crypto_retire(c, &bad, 1), CL_ERR_NOTFOUND);
+	assert_int_equal(cl_crypto_current_key(c), 3);
+
+	char log[2048];
+	FILE *f = tmpfile();
+	cl_log_set_stream(f);
+	uint32_t old[] = {1, 2};
+	assert_int_equal(cl_crypto_retire(c, old, 2), CL_OK);
+	cl_log_set_stream(NULL);
+	rewind(f);
+	log[fread(log, 1, sizeof(log) - 1, f)] = '\0';
+	fclose(f);
+	assert_non_null(strstr(log, "event=crypto.key_retired id=1"));
+	assert_non_null(strstr(log, "event=crypto.key_retired id=2"));
+	assert_true(cl_crypto_master_key_retired(c));
+	uint32_t ids[CL_CRYPTO_MAX_KEYS];
+	assert_int_equal(cl_crypto_keys(c, ids), 1);
+	assert_int_equal(ids[0], 3);
+	expect_refused(c, v1, l1, 1);
+	expect_refused(c, v2, l2, 2);
+	expect_opens(c, v3, l3, 3, "three");
+
+	/* The file holds only the current key and the master key's flag. */
+	const char *text = slurp(r.path);
+	assert_non_null(strstr(text, "careline-keyring 1\ncurrent 3\nretired 1\nkey 3 "));
+	assert_int_equal(count_lines(text, "key "), 1);
+
+	/* And it stays so after a restart. */
+	struct cl_crypto *again = NULL;
+	assert_int_equal(cl_crypto_open(r.t.key, &again), CL_OK);
+	assert_int_equal(cl_crypto_keys(again, ids), 1);
+	assert_int_equal(ids[0], 3);
+	assert_true(cl_crypto_master_key_retired(again));
+	expect_refused(again, v1, l1, 1);
+	expect_opens(again, v3, l3, 3, "three");
+	/* Ids are never reused: the next one is 4. */
+	assert_int_equal(cl_crypto_rotate(again, &id), CL_OK);
+	assert_int_equal(id, 4);
+	cl_crypto_free(again);
+	cl_crypto_free(c);
+	ring_remove(&r);
+}
+
+static void test_crypto_refuses_unknown_key_id(void **state)
+{
+	struct cl_crypto *c = from_test_key(1);
+	uint32_t id;
+	assert_int_equal(cl_crypto_rotate(c, &id), CL_OK);
+	unsigned char v[64], out[64];
+	size_t len;
+	seal(c, "report", 4, "text", "hemmeligt", v, &len);
+	v[1] = 7; /* a key id nobody holds */
+	expect_refused(c, v, len, 4);
+	assert_int_equal(cl_crypto_reseal_field(c, "report", 4, "text", v, len, out),
+	                 CL_ERR_CRYPTO);
+	v[0] = 2; /* an unknown format version */
+	v[1] = 2;
+	expect_refused(c, v, len, 4);
+	cl_crypto_free(c);
+}
+
+static void test_crypto_rotate_refused_when_keyring_full(void **state)
+{
+	struct cl_crypto *c = from_test_key(1);
+	uint32_t id;
+	for (int i = 1; i < CL_CRYPTO_MAX_KEYS; i++)
+		assert_int_equal(cl_crypto_rotate(c, &id), CL_OK);
+	assert_int_equal(id, CL_CRYPTO_MAX_KEYS);
+	assert_int_equal(cl_crypto_rotate(c, &id), CL_ERR_CONFLICT);
+	assert_int_equal(id, 0);
+	assert_int_equal(cl_crypto_current_key(c), CL_CRYPTO_MAX_KEYS);
+	cl_crypto_free(c);
+}
+
+static void test_crypto_rotate_write_failure_changes_nothing(void **state)
+{
+	struct ring r;
+	ring_make(&r);
+	struct cl_crypto *c = NULL;
+	assert_int_equal(cl_crypto_open(r.t.key, &c), CL_OK);
+	/* The temp file's name taken by a directory: the write fails (even as root). */
+	assert_int_equal(mkdir(r.tmp, 0700), 0);
+	char log[2048];
+	FILE *f = tmpfile();
+	cl_log_set_stream(f);
+	uint32_t id = 99;
+	assert_int_equal(cl_crypto_rotate(c, &id), CL_ERR_IO);
+	cl_log_set_stream(NULL);
+	rewind(f);
+	log[fread(log, 1, sizeof(log) - 1, f)] = '\0';
+	fclose(f);
+	assert_non_null(strstr(log, "event=crypto.keyring_write_failed"));
+	assert_int_equal(id, 0);
+	assert_int_equal(cl_crypto_current_key(c), 1);
+	unsigned char v[64];
+	size_t len;
+	seal(c, "report", 1, "text", "x", v, &len);
+	assert_int_equal(header_id(v), 1);
+	struct stat st;
+	assert_int_equal(stat(r.path, &st), -1);
+	cl_crypto_free(c);
+	ring_remove(&r);
+}
+
+static void test_crypto_keyring_refused_when_group_readable(void **state)
+{
+	struct ring r;
+	ring_make(&r);
+	struct cl_crypto *c = NULL;
+	assert_int_equal(cl_crypto_open(r.t.key, &c), CL_OK);
+	uint32_t id;
+	assert_int_equal(cl_crypto_rotate(c, &id), CL_OK);
+	cl_crypto_free(c);
+	assert_int_equal(chmod(r.path, 0640), 0);
+	char log[1024];
+	c = (struct cl_crypto *)1;
+	assert_int_equal(open_logged(r.t.key, &c, log, sizeof(log)), CL_ERR_CRYPTO);
+	assert_null(c);
+	assert_non_null(strstr(log, "event=crypto.keyring_refused"));
+	assert_non_null(strstr(log, "reason=group_or_other_permissions"));
+	assert_int_equal(chmod(r.path, 0600), 0);
+	assert_int_equal(cl_crypto_open(r.t.key, &c), CL_OK);
+	assert_int_equal(cl_crypto_current_key(c), 2);
+	cl_crypto_free(c);
+	ring_remove(&r);
+}
+
+/* Replace the keyring's bytes and expect it refused for reason. */
+static void expect_keyring_refused(struct ring *r, const char *text, size_t len, const char *reason)
+{
+	unlink(r->path);
+	write_file(r->path, text, len, 0600);
+	struct cl_crypto *c = (struct cl_crypto *)1;
+	char log[1024];
+	assert_int_equal(open_logged(r->t.key, &c, log, sizeof(log)), CL_ERR_CRYPTO);
+	assert_null(c);
+	assert_non_null(strstr(log, "event=crypto.keyring_refused"));
+	assert_non_null(strstr(log, r->path));
+	if (!strstr(log, reason))
+		fail_msg("expected %s in: %s", reason, log);
+	/* One line, no key material. */
+	assert_null(strchr(strchr(log, '\n') + 1, '\n'));
+	assert_null(strstr(log, "key 2 "));
+}
+
+static void test_crypto_keyring_refused_when_damaged(void **state)
+{
+	struct ring r;
+	ring_make(&r);
+	struct cl_crypto *c = NULL;
+	assert_int_equal(cl_crypto_open(r.t.key, &c), CL_OK);
+	uint32_t id;
+	assert_int_equal(cl_crypto_rotate(c, &id), CL_OK);
+	cl_crypto_free(c);
+	char good[8192];
+	snprintf(good, sizeof(good), "%s", slurp(r.path));
+	size_t len = strlen(good);
+	char bad[8192];
+
+	/* Any edit of the authenticated part: "current 2" -> "current 1". */
+	memcpy(bad, good, len + 1);
+	*strstr(bad, "current 2") = 'C';
+	expect_keyring_refused(&r, bad, len, "reason=bad_authenticator");
+	memcpy(bad, good, len + 1);
+	strstr(bad, "current 2")[8] = '1';
+	expect_keyring_refused(&r, bad, len, "reason=bad_authenticator");
+	/* A flipped bit in the wrapped key. */
+	memcpy(bad, good, len + 1);
+	char *k = strstr(bad, "key 2 ") + 10;
+	*k = *k == 'A' ? 'B' : 'A';
+	expect_keyring_refused(&r, bad, len, "reason=bad_authenticator");
+	/* Cut short: no authenticator. */
+	expect_keyring_refused(&r, good, (size_t)(strstr(good, "mac ") - good),
+	                       "reason=no_authenticator");
+	expect_keyring_refused(&r, good, len - 5, "reason=truncated");
+	expect_keyring_refused(&r, "", 0, "reason=wrong_size");
+	expect_keyring_refused(&r, "hello\n", 6, "reason=no_authenticator");
+
+	/* Another installation's master key: the authenticator does not match. */
+	unlink(r.path);
+	write_file(r.path, good, len, 0600);
+	unsigned char other[CL_CRYPTO_KEY_BYTES];
+	memset(other, 0x5a, sizeof(other));
+	assert_int_equal(unlink(r.t.key), 0);
+	write_file(r.t.key, other, sizeof(other), 0600);
+	expect_keyring_refused(&r, good, len, "reason=bad_authenticator");
+	ring_remove(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +880,14 @@ int main(void)
 	    cmocka_unit_test(test_crypto_hash_differs_across_keys),
 	    cmocka_unit_test(test_crypto_equal_compares_bytes),
 	    cmocka_unit_test(test_crypto_digest_is_blake2b_256),
+	    cmocka_unit_test(test_crypto_rotate_seals_with_new_id_and_opens_old),
+	    cmocka_unit_test(test_crypto_reseal_moves_value_to_current_key),
+	    cmocka_unit_test(test_crypto_retire_drops_old_keys_for_good),
+	    cmocka_unit_test(test_crypto_refuses_unknown_key_id),
+	    cmocka_unit_test(test_crypto_rotate_refused_when_keyring_full),
+	    cmocka_unit_test(test_crypto_rotate_write_failure_changes_nothing),
+	    cmocka_unit_test(test_crypto_keyring_refused_when_group_readable),
+	    cmocka_unit_test(test_crypto_keyring_refused_when_damaged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
