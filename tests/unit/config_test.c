@@ -139,7 +139,10 @@ static void test_config_default_loads(void **state)
 	assert_string_equal(devs[0]->id, "carl-phone");
 	assert_int_equal(cl_config_person_devices(cfg, "eve", devs, 4), 0);
 
-	assert_int_equal(cfg->n_tokens, 3);
+	assert_int_equal(cfg->n_tokens, 4);
+	const struct cl_token *mon = cl_config_token(cfg, "demo-monitor-token");
+	assert_non_null(mon);
+	assert_int_equal(mon->role, CL_ROLE_MONITOR);
 	cl_config_free(cfg);
 }
 
