@@ -1495,29 +1495,63 @@ static bool link_config(struct parse_ctx *p)
 	return true;
 }
 
+#define CONFIG_FILE_MAX (4 * 1024 * 1024)
+
+/* A whole text file into a malloc'ed, NUL-terminated string. Refuses what
+ * cannot be read as a file (a directory), is empty or passes 4 MB. */
+static enum cl_err read_text_file(const char *path, char **out, char *errbuf, size_t errlen)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return CL_ERR_CONFIG;
+	}
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	char buf[4096];
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (len + n + 1 > CONFIG_FILE_MAX) {
+			free(text);
+			fclose(f);
+			snprintf(errbuf, errlen, "%s: larger than 4 MB", path);
+			return CL_ERR_CONFIG;
+		}
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			char *t = realloc(text, cap);
+			if (!t) {
+				free(text);
+				fclose(f);
+				return CL_ERR_NOMEM;
+			}
+			text = t;
+		}
+		memcpy(text + len, buf, n);
+		len += n;
+	}
+	bool failed = ferror(f) != 0;
+	fclose(f);
+	if (failed || !text) {
+		free(text);
+		snprintf(errbuf, errlen, "%s: %s", path, failed ? "cannot read" : "empty file");
+		return CL_ERR_CONFIG;
+	}
+	text[len] = '\0';
+	*out = text;
+	return CL_OK;
+}
+
 static enum cl_err load_rules_and_texts(struct cl_config *cfg, char *errbuf, size_t errlen)
 {
 	char *rules_text = NULL;
 	const char *rules = cl_embedded_get("normalise.ini");
 	if (cfg->rules_file[0]) {
-		FILE *f = fopen(cfg->rules_file, "rb");
-		if (!f) {
-			snprintf(errbuf, errlen, "rules_file %s: %s", cfg->rules_file,
-			         strerror(errno));
+		char why[256];
+		if (read_text_file(cfg->rules_file, &rules_text, why, sizeof(why)) != CL_OK) {
+			snprintf(errbuf, errlen, "rules_file %s", why);
 			return CL_ERR_CONFIG;
 		}
-		fseek(f, 0, SEEK_END);
-		long len = ftell(f);
-		fseek(f, 0, SEEK_SET);
-		rules_text = len >= 0 ? malloc((size_t)len + 1) : NULL;
-		if (!rules_text || fread(rules_text, 1, (size_t)len, f) != (size_t)len) {
-			fclose(f);
-			free(rules_text);
-			snprintf(errbuf, errlen, "rules_file %s: cannot read", cfg->rules_file);
-			return CL_ERR_CONFIG;
-		}
-		rules_text[len] = '\0';
-		fclose(f);
 		rules = rules_text;
 	}
 	enum cl_err err =
@@ -1576,35 +1610,10 @@ enum cl_err cl_config_load(const char *path, struct cl_config **out, char *errbu
 		}
 		return cl_config_load_string(ini, out, errbuf, errlen);
 	}
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-		return CL_ERR_CONFIG;
-	}
-	char *text = NULL;
-	size_t len = 0, cap = 0;
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			char *t = realloc(text, cap);
-			if (!t) {
-				free(text);
-				fclose(f);
-				return CL_ERR_NOMEM;
-			}
-			text = t;
-		}
-		memcpy(text + len, buf, n);
-		len += n;
-	}
-	fclose(f);
-	if (!text) {
-		snprintf(errbuf, errlen, "%s: empty file", path);
-		return CL_ERR_CONFIG;
-	}
-	text[len] = '\0';
+	char *text;
+	enum cl_err rerr = read_text_file(path, &text, errbuf, errlen);
+	if (rerr != CL_OK)
+		return rerr;
 	enum cl_err err = cl_config_load_string(text, out, errbuf, errlen);
 	free(text);
 	return err;

@@ -477,6 +477,17 @@ static void test_config_load_file(void **state)
 	assert_null(cfg);
 	assert_non_null(strstr(err, path));
 	cl_config_free(NULL);
+
+	/* A directory is not a file (found by fuzz_config: it once asked malloc
+	 * for LONG_MAX bytes), as configuration or as rules_file. */
+	assert_int_equal(cl_config_load("/tmp", &cfg, err, sizeof(err)), CL_ERR_CONFIG);
+	assert_null(cfg);
+	char with_rules[8192];
+	snprintf(with_rules, sizeof(with_rules), "%s[careline]\nrules_file = /tmp\n",
+	         config_with(0, NULL));
+	assert_int_equal(cl_config_load_string(with_rules, &cfg, err, sizeof(err)), CL_ERR_CONFIG);
+	assert_null(cfg);
+	assert_non_null(strstr(err, "rules_file /tmp"));
 }
 
 int main(void)
