@@ -101,20 +101,6 @@ static const char *lang_of(const struct gw_sms *sms, const struct cl_person *p)
 	return p && p->lang[0] ? p->lang : sms->ctx->cfg->lang;
 }
 
-static bool word_in(const char *word, const char *list)
-{
-	size_t n = strlen(word);
-	for (const char *s = list; *s;) {
-		size_t k = strcspn(s, " ");
-		if (k == n && strncmp(s, word, n) == 0)
-			return true;
-		s += k;
-		while (*s == ' ')
-			s++;
-	}
-	return false;
-}
-
 /* --- outbound: texts to staff --------------------------------------------- */
 
 static struct staff_line *line_of(struct gw_sms *sms, const char *person)
@@ -481,27 +467,6 @@ static struct pending *pending_new(struct gw_sms *sms, struct gw_request *req, c
 }
 
 /* "12a", "12 ok", "A", "ok", "12e", "12c", "12t" → code (0 = none) and action. */
-static bool parse_command(const char *folded, int *code, enum cl_action_kind *action)
-{
-	const char *s = folded;
-	*code = 0;
-	while (isdigit((unsigned char)*s) && *code < 100000)
-		*code = *code * 10 + (*s++ - '0');
-	if (*s == ' ')
-		s++;
-	if (strcmp(s, "a") == 0 || strcmp(s, "ok") == 0)
-		*action = CL_ACTION_ACK;
-	else if (strcmp(s, "e") == 0)
-		*action = CL_ACTION_DECLINE;
-	else if (strcmp(s, "c") == 0)
-		*action = CL_ACTION_RESOLVE;
-	else if (strcmp(s, "t") == 0)
-		*action = CL_ACTION_TAKE;
-	else
-		return false;
-	return s != folded || *code == 0;
-}
-
 static void command(struct gw_sms *sms, struct gw_request *req, const struct cl_person *person,
                     int code, enum cl_action_kind kind, const char *from)
 {
@@ -588,7 +553,7 @@ static void inbound(struct gw_sms *sms, struct gw_request *req, const struct gw_
 	int code;
 	enum cl_action_kind kind;
 
-	if (word_in(first, c->keywords_stop) && strlen(folded) == strlen(first)) {
+	if (gw_sms_word_in(first, c->keywords_stop) && strlen(folded) == strlen(first)) {
 		struct cl_control ctl = {.kind = CL_CONTROL_OPTOUT};
 		memcpy(ctl.hash, hash, sizeof(hash));
 		struct pending *p = pending_new(sms, req, msg.from, lang);
@@ -607,10 +572,10 @@ static void inbound(struct gw_sms *sms, struct gw_request *req, const struct gw_
 		} else {
 			gw_http_suspend(req);
 		}
-	} else if (word_in(first, c->keywords_help) && strlen(folded) == strlen(first)) {
+	} else if (gw_sms_word_in(first, c->keywords_help) && strlen(folded) == strlen(first)) {
 		answer(sms, req, msg.from,
 		       render(sms, lang, person ? "staff_help" : "help", NULL, 0));
-	} else if (person && parse_command(folded, &code, &kind)) {
+	} else if (person && gw_sms_parse_reply(folded, &code, &kind)) {
 		command(sms, req, person, code, kind, msg.from);
 	} else if (!within_rate(sms, hash, cl_clock_now(&cl_clock_system))) {
 		sms->m.rate_limited++;
@@ -624,7 +589,7 @@ static void inbound(struct gw_sms *sms, struct gw_request *req, const struct gw_
 		snprintf(r.key, sizeof(r.key), "%s", msg.id);
 		r.text = msg.text;
 		msg.text = NULL;
-		r.anonymous = !person || word_in(first, c->keywords_anonymous);
+		r.anonymous = !person || gw_sms_word_in(first, c->keywords_anonymous);
 		if (!r.anonymous) {
 			r.reporter_person = strdup(person->id);
 			r.reporter_role = strdup(person->role);

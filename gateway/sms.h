@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "careline/service.h"
+
 /* Provider settings from the configuration's [sms] section. */
 struct gw_sms_settings {
 	char provider[16];         /* "twilio", "46elks", "gatewayapi" */
@@ -151,6 +153,14 @@ struct gw_sms_length {
 	int segments;
 };
 void gw_sms_length(const char *utf8, struct gw_sms_length *out);
+
+/* --- the texts' own grammar (gateway/sms_codec.c) ---------------------------- */
+
+/* A staff reply code, folded ("12a", "12 ok", "a", "12e", "12c", "12t"): the
+ * code (0 when none was given) and the action. False for anything else. */
+bool gw_sms_parse_reply(const char *folded, int *code, enum cl_action_kind *action);
+/* Is word one of the space-separated words of list (both folded)? */
+bool gw_sms_word_in(const char *word, const char *list);
 
 /* --- helpers the provider files share (gateway/sms_codec.c) ----------------- */
 

@@ -1,11 +1,13 @@
 /*
  * gateway/sms_codec.c owns what the SMS provider codecs share: form
  * encoding/decoding, phone number normalisation, GSM 03.38 / UCS-2 segment
- * counting, the provider registry and small helpers (constant-time compare,
- * API URLs, UTF-8 checks). Pure functions: no I/O, no logging.
+ * counting, the provider registry, the staff reply-code and keyword grammar,
+ * and small helpers (constant-time compare, API URLs, UTF-8 checks). Pure
+ * functions: no I/O, no logging.
  */
 #include "sms.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,4 +437,41 @@ void gw_sms_length(const char *utf8, struct gw_sms_length *out)
 		used += c;
 	}
 	out->segments = segments;
+}
+
+/* --- the texts' own grammar ------------------------------------------------ */
+
+bool gw_sms_parse_reply(const char *folded, int *code, enum cl_action_kind *action)
+{
+	const char *s = folded;
+	*code = 0;
+	while (isdigit((unsigned char)*s) && *code < 100000)
+		*code = *code * 10 + (*s++ - '0');
+	if (*s == ' ')
+		s++;
+	if (strcmp(s, "a") == 0 || strcmp(s, "ok") == 0)
+		*action = CL_ACTION_ACK;
+	else if (strcmp(s, "e") == 0)
+		*action = CL_ACTION_DECLINE;
+	else if (strcmp(s, "c") == 0)
+		*action = CL_ACTION_RESOLVE;
+	else if (strcmp(s, "t") == 0)
+		*action = CL_ACTION_TAKE;
+	else
+		return false;
+	return s != folded || *code == 0;
+}
+
+bool gw_sms_word_in(const char *word, const char *list)
+{
+	size_t n = strlen(word);
+	for (const char *s = list; *s;) {
+		size_t k = strcspn(s, " ");
+		if (k == n && strncmp(s, word, n) == 0)
+			return true;
+		s += k;
+		while (*s == ' ')
+			s++;
+	}
+	return false;
 }

@@ -1,13 +1,13 @@
 /*
- * tests/fuzz/fuzz_sms_text.c: what gateway/sms.c does to a text's words
- * before its reply-code and keyword grammar. That grammar (parse_command,
- * word_in) is static in sms.c, out of reach; its public input is: cl_fold
- * (core/fold.c) into inbound()'s 64-byte buffer, and into one that never
- * truncates; the sender through gw_phone_normalise; the text through
- * gw_sms_utf8_valid and gw_sms_length (gateway/sms_codec.c). The input is
- * the text. Checked: fold.h's promises (letters, digits and single spaces,
- * none leading or trailing; the returned length; folding twice changes
- * nothing), a normalised number normalises to itself, a length of at least
+ * tests/fuzz/fuzz_sms_text.c: what gateway/sms.c does to a text's words:
+ * cl_fold (core/fold.c) into inbound()'s 64-byte buffer and into one that
+ * never truncates, the staff reply-code and keyword grammar
+ * (gw_sms_parse_reply, gw_sms_word_in), the sender through
+ * gw_phone_normalise, the text through gw_sms_utf8_valid and gw_sms_length
+ * (gateway/sms_codec.c). The input is the text. Checked: fold.h's promises
+ * (letters, digits and single spaces, none leading or trailing; the returned
+ * length; folding twice changes nothing), an accepted reply is digits and one
+ * action word, a normalised number normalises to itself, a length of at least
  * one segment.
  */
 #include <stdio.h>
@@ -59,6 +59,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bad("folding twice changed it", full);
 	if (strncmp(full, small, strlen(small)) != 0)
 		bad("the 64-byte fold is not a prefix of the whole", small);
+
+	/* The staff reply grammar on the folded text, as sms.c applies it: an
+	 * accepted reply is digits, an optional space and one action word. */
+	int code = -1;
+	enum cl_action_kind kind = CL_ACTION__COUNT;
+	if (gw_sms_parse_reply(full, &code, &kind)) {
+		const char *w = full + strspn(full, "0123456789");
+		w += *w == ' ';
+		if (code < 0 || (unsigned)kind >= CL_ACTION__COUNT ||
+		    (strcmp(w, "a") && strcmp(w, "ok") && strcmp(w, "e") && strcmp(w, "c") &&
+		     strcmp(w, "t")))
+			bad("an accepted reply that is not digits + an action", full);
+	}
+	/* Keywords: the first word against the configured lists. */
+	char first[64];
+	snprintf(first, sizeof(first), "%.*s", (int)strcspn(full, " "), full);
+	if (gw_sms_word_in(first, "stop afmeld stopall unsubscribe") && !first[0])
+		bad("the empty word is a keyword", full);
+	(void)gw_sms_word_in(first, full);
 	free(full);
 	free(again);
 
