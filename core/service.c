@@ -467,6 +467,8 @@ void cl_service_flush(struct cl_service *svc)
 		} else {
 			svc->audit_stale = true;
 			svc->truncate_wal = false;
+			if (purge_due) /* it did not happen: again in a minute */
+				svc->next_purge_ms = now + PURGE_FIRST_MS;
 			/* Nothing is durable: every job is told to retry. */
 			svc->metrics.commit_failures++;
 			svc->last_commit_failed = true;
