@@ -7,6 +7,7 @@
 #include "careline/texts.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,17 @@ struct entry {
 	char *lang;
 	char *key; /* "section.name" */
 	char *value;
+	uint64_t hash; /* of lang and key */
 };
 
+/* Entries in load order, found through an open-addressing index of
+ * entry numbers + 1 (0 = empty slot); entries are added or replaced, never
+ * removed, so the index needs no tombstones. */
 struct table {
 	struct entry *v;
 	size_t n, cap;
+	uint32_t *slot;
+	size_t n_slots; /* a power of two, at least twice cap */
 };
 
 struct cl_texts {
@@ -47,29 +54,78 @@ static void table_fini(struct table *tb)
 	for (size_t i = 0; i < tb->n; i++)
 		entry_fini(&tb->v[i]);
 	free(tb->v);
+	free(tb->slot);
 	*tb = (struct table){0};
+}
+
+/* FNV-1a over lang, a NUL, key. */
+static uint64_t text_hash(const char *lang, const char *key)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (const unsigned char *p = (const unsigned char *)lang;; p++) {
+		h = (h ^ *p) * 1099511628211ULL;
+		if (!*p)
+			break;
+	}
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
+/* The slot holding lang/key, or the empty slot where it would go. */
+static size_t table_slot(const struct table *tb, uint64_t hash, const char *lang, const char *key)
+{
+	size_t mask = tb->n_slots - 1;
+	for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+		uint32_t s = tb->slot[i];
+		if (s == 0)
+			return i;
+		const struct entry *e = &tb->v[s - 1];
+		if (e->hash == hash && strcmp(e->key, key) == 0 && strcmp(e->lang, lang) == 0)
+			return i;
+	}
 }
 
 static struct entry *table_find(const struct table *tb, const char *lang, const char *key)
 {
-	for (size_t i = 0; i < tb->n; i++) {
-		if (strcmp(tb->v[i].key, key) == 0 && strcmp(tb->v[i].lang, lang) == 0)
-			return &tb->v[i];
-	}
-	return NULL;
+	if (tb->n == 0)
+		return NULL;
+	uint32_t s = tb->slot[table_slot(tb, text_hash(lang, key), lang, key)];
+	return s ? &tb->v[s - 1] : NULL;
 }
 
-static bool table_grow(struct table *tb)
+/* Room for at least need entries, with the index rebuilt to match. */
+static bool table_reserve(struct table *tb, size_t need)
 {
-	if (tb->n < tb->cap)
+	if (need <= tb->cap)
 		return true;
-	size_t cap = tb->cap ? tb->cap * 2 : 32;
+	if (need > UINT32_MAX / 4)
+		return false;
+	size_t cap = tb->cap ? tb->cap : 32;
+	while (cap < need)
+		cap *= 2;
 	struct entry *v = realloc(tb->v, cap * sizeof(*v));
 	if (!v)
 		return false;
 	tb->v = v;
+	uint32_t *slot = calloc(cap * 2, sizeof(*slot));
+	if (!slot)
+		return false; /* the larger array is kept; cap still says the old size */
+	free(tb->slot);
+	tb->slot = slot;
+	tb->n_slots = cap * 2;
 	tb->cap = cap;
+	for (size_t i = 0; i < tb->n; i++)
+		tb->slot[table_slot(tb, tb->v[i].hash, tb->v[i].lang, tb->v[i].key)] =
+		    (uint32_t)i + 1;
 	return true;
+}
+
+/* Appends e, which must not be in the table yet; room must be reserved. */
+static void table_append(struct table *tb, struct entry e)
+{
+	tb->slot[table_slot(tb, e.hash, e.lang, e.key)] = (uint32_t)tb->n + 1;
+	tb->v[tb->n++] = e;
 }
 
 /* Parse state: entries of one INI text, merged into the table only when the
@@ -112,14 +168,14 @@ static int on_value(void *user, const char *section, const char *name, const cha
 		e->value = v;
 		return 1;
 	}
-	if (!table_grow(&p->pending))
+	if (!table_reserve(&p->pending, p->pending.n + 1))
 		goto nomem_key;
-	struct entry n = {strdup(p->lang), key, strdup(value)};
+	struct entry n = {strdup(p->lang), key, strdup(value), text_hash(p->lang, key)};
 	if (!n.lang || !n.value) {
 		entry_fini(&n);
 		goto nomem;
 	}
-	p->pending.v[p->pending.n++] = n;
+	table_append(&p->pending, n);
 	return 1;
 nomem_key:
 	free(key);
@@ -176,15 +232,9 @@ enum cl_err cl_texts_load_string(struct cl_texts *t, const char *lang, const cha
 	}
 
 	/* Make room first so the merge below cannot fail halfway. */
-	size_t need = t->all.n + p.pending.n;
-	if (need > t->all.cap) {
-		struct entry *v = realloc(t->all.v, need * sizeof(*v));
-		if (!v) {
-			table_fini(&p.pending);
-			return CL_ERR_NOMEM;
-		}
-		t->all.v = v;
-		t->all.cap = need;
+	if (!table_reserve(&t->all, t->all.n + p.pending.n)) {
+		table_fini(&p.pending);
+		return CL_ERR_NOMEM;
 	}
 	for (size_t i = 0; i < p.pending.n; i++) {
 		struct entry *src = &p.pending.v[i];
@@ -193,10 +243,11 @@ enum cl_err cl_texts_load_string(struct cl_texts *t, const char *lang, const cha
 			entry_fini(dst);
 			*dst = *src;
 		} else {
-			t->all.v[t->all.n++] = *src;
+			table_append(&t->all, *src);
 		}
 	}
 	free(p.pending.v);
+	free(p.pending.slot);
 	return CL_OK;
 }
 
@@ -207,12 +258,17 @@ static bool is_texts_file(const char *name)
 	       strcmp(name + n - ls, TEXTS_SUFFIX) == 0;
 }
 
+struct cl_texts *cl_texts_new(void)
+{
+	return calloc(1, sizeof(struct cl_texts));
+}
+
 enum cl_err cl_texts_load_embedded(struct cl_texts **out, char *errbuf, size_t errlen)
 {
 	*out = NULL;
 	if (errlen)
 		errbuf[0] = '\0';
-	struct cl_texts *t = calloc(1, sizeof(*t));
+	struct cl_texts *t = cl_texts_new();
 	if (!t)
 		return CL_ERR_NOMEM;
 	enum cl_err err = CL_OK;

@@ -13,6 +13,8 @@
 
 struct cl_texts;
 
+/* An empty table (NULL when out of memory), for texts from strings only. */
+struct cl_texts *cl_texts_new(void);
 /* Load the embedded texts for every language in config/texts/. */
 enum cl_err cl_texts_load_embedded(struct cl_texts **out, char *errbuf, size_t errlen);
 /* Add or replace texts for lang from INI text. */

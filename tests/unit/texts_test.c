@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "careline/texts.h"
@@ -226,6 +227,43 @@ static void test_texts_render_truncates_on_utf8_boundaries(void **state)
 	assert_string_equal(buf, "p");
 }
 
+/* Enough keys in two languages to grow the table and its index several
+ * times; every key found in its own language afterwards, a reload replacing
+ * every value, and keys of one language not found in another. */
+static void test_texts_many_keys_grow_and_replace(void **state)
+{
+	(void)state;
+	struct cl_texts *t = cl_texts_new();
+	assert_non_null(t);
+	enum { N = 700 };
+	static char ini[N * 32];
+	for (int pass = 0; pass < 2; pass++) {
+		size_t len = 0;
+		for (int i = 0; i < N; i++) {
+			if (i % 100 == 0)
+				len += (size_t)snprintf(ini + len, sizeof(ini) - len, "[s%d]\n",
+				                        i / 100);
+			len += (size_t)snprintf(ini + len, sizeof(ini) - len, "k%d = v%d.%d\n", i,
+			                        i, pass);
+		}
+		char err[128];
+		assert_int_equal(cl_texts_load_string(t, "da", ini, err, sizeof(err)), CL_OK);
+		assert_int_equal(
+		    cl_texts_load_string(t, "xx", "[only]\nhere = yes\n", err, sizeof(err)), CL_OK);
+		for (int i = 0; i < N; i++) {
+			char key[32], want[32];
+			snprintf(key, sizeof(key), "s%d.k%d", i / 100, i);
+			snprintf(want, sizeof(want), "v%d.%d", i, pass);
+			assert_string_equal(cl_texts_get(t, "da", key), want);
+			assert_string_equal(cl_texts_get(t, "xx", key), want); /* fallback */
+		}
+	}
+	assert_string_equal(cl_texts_get(t, "xx", "only.here"), "yes");
+	assert_string_equal(cl_texts_get(t, "da", "only.here"), "only.here");
+	assert_string_equal(cl_texts_get(t, "da", "s0.k100"), "s0.k100");
+	cl_texts_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +280,7 @@ int main(void)
 	    cmocka_unit_test(test_texts_render_never_expands_values_or_formats),
 	    cmocka_unit_test(test_texts_render_truncates_at_small_buffers),
 	    cmocka_unit_test(test_texts_render_truncates_on_utf8_boundaries),
+	    cmocka_unit_test(test_texts_many_keys_grow_and_replace),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
