@@ -116,6 +116,8 @@ int main(void)
 	HX_CHECK(pending == 0, "outbox depth %lld after all alerts arrived", (long long)pending);
 	hx_device_free(jens);
 	hx_device_free(pdev);
+	int rc = hx_stop_daemon(&h); /* LeakSanitizer runs at this exit */
+	HX_CHECK(rc == 0, "careline exit status %d on SIGTERM", rc);
 	hx_stop(&h);
 	printf("ok\n");
 	return 0;

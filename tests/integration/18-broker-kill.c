@@ -288,6 +288,8 @@ int main(void)
 
 	hx_device_free(worker);
 	hx_device_free(jens);
+	int rc = hx_stop_daemon(&h); /* LeakSanitizer runs at this exit */
+	HX_CHECK(rc == 0, "careline exit status %d on SIGTERM", rc);
 	hx_stop(&h);
 	printf("18-broker-kill: ok (at the kill: %d receipts, %d alerts, %d acks confirmed; "
 	       "careline ready %lld ms after the restart; %d report and %d ack retries)\n",

@@ -12,7 +12,9 @@
  * served meanwhile; a text from a registered staff number and from an unknown
  * number get the same status, content type, reply (ref aside) and /metrics
  * changes; forged webhooks get the same 403 for both; the API has no lookup by
- * phone and shows no phone number; READY=1 is sent once and WATCHDOG=1 every
+ * phone and shows no phone number; past [sms] sender_max (3 here) texts from
+ * one number in the window are answered empty, counted, and join no ticket,
+ * while another number is still taken; READY=1 is sent once and WATCHDOG=1 every
  * half WATCHDOG_USEC, also when idle, then STOPPING=1. Daemon B
  * (per_ip_connections 4, per_ip_rate 3, per_ip_burst 6): a fifth connection
  * from the address is closed while the admin socket still works; requests
@@ -46,6 +48,7 @@
 #define TWILIO_ACCOUNT  "AC0123456789abcdef0123456789abcdef"
 #define TWILIO_TOKEN    "twilio-auth-token-0123456789"
 #define WATCHDOG_USEC   2000000 /* pings every second */
+#define SENDER_MAX      3       /* [sms] sender_max on daemon A */
 
 static struct hx ha, hb;
 
@@ -656,6 +659,76 @@ static void check_phone_privacy(struct fp *fp)
 	check_no_phone_lookup();
 }
 
+/* How many tickets careline holds, as an admin sees the list. */
+static size_t ticket_count(void)
+{
+	struct hx_resp r =
+	    hx_http(&ha, "GET", "/api/v1/tickets?state=all&limit=1000", "test-admin-token", NULL);
+	HX_CHECK(r.status == 200, "ticket list: %ld", r.status);
+	size_t n = json_array_size(json_object_get(r.json, "tickets"));
+	hx_resp_free(&r);
+	return n;
+}
+
+/* [sms] sender_max texts per sender_window from one number are taken (the
+ * first a ticket, the rest follow-ups on it); the rest are answered (200, an
+ * empty reply, so the provider does not retry) and counted, and add nothing
+ * to any ticket; another number is not held back. */
+static void check_sender_limit(struct fp *fp)
+{
+	const char *flood = "+4531550002", *other = "+4531550003";
+	char text[96], ref[16] = "";
+	size_t before = ticket_count();
+	for (int i = 0; i < SENDER_MAX; i++) {
+		snprintf(text, sizeof(text), "Bekymret for naboen i Vestergade %d, 8000 Aarhus C",
+		         30 + 2 * i);
+		struct sms_answer a = text_in(fp, flood, text, 0);
+		HX_CHECK(a.status == 200 && a.body && strstr(a.body, "<Message"),
+		         "text %d of %d from one sender: %d, answer %s", i + 1, SENDER_MAX,
+		         a.status, a.body ? a.body : "none");
+		if (i == 0)
+			snprintf(ref, sizeof(ref), "%s", a.ref);
+		answer_free(&a);
+	}
+	HX_CHECK(ref[0], "the first text from a sender got no ref");
+	char *c0 = counters(&ha);
+	for (int i = 0; i < 2; i++) {
+		snprintf(text, sizeof(text), "Og nu lugter det i Vestergade %d, 8000 Aarhus C",
+		         50 + 2 * i);
+		struct sms_answer a = text_in(fp, flood, text, 0);
+		HX_CHECK(a.status == 200 && (!a.body || !strstr(a.body, "<Message")),
+		         "text past the sender limit: %d, answer %s", a.status,
+		         a.body ? a.body : "none");
+		answer_free(&a);
+	}
+	char *c1 = counters(&ha);
+	const char *name = "careline_sms_total{event=\"rate_limited\"}";
+	double limited = value_of(c1, name, strlen(name)) - value_of(c0, name, strlen(name));
+	HX_CHECK(limited == 2, "rate_limited counted %g times for 2 texts past the limit", limited);
+	json_t *t = hx_ticket(&ha, ref);
+	size_t reports = json_array_size(json_object_get(t, "reports"));
+	json_decref(t);
+	HX_CHECK(reports == SENDER_MAX, "%zu reports on the sender's ticket (limit %d)", reports,
+	         SENDER_MAX);
+	size_t after = ticket_count();
+	HX_CHECK(after == before + 1, "%zu tickets from one sender's texts", after - before);
+	struct sms_answer b = text_in(fp, other, "Der er uro i opgangen i Vestergade 60", 0);
+	HX_CHECK(b.status == 200 && b.ref[0], "another sender after the flood: %d, ref '%s'",
+	         b.status, b.ref);
+	answer_free(&b);
+	HX_CHECK(ticket_count() == after + 1, "another sender's text made no ticket");
+	char *log = hx_read_file(ha.daemon_log, NULL);
+	HX_CHECK(log && strstr(log, "sms.rate_limited") && !strstr(log, flood + 3),
+	         "the log names the limit without the number");
+	free(log);
+	free(c0);
+	free(c1);
+	printf("  per-sender limit: %d texts from one number taken (a ticket and %d follow-ups), "
+	       "the next 2 answered empty, counted and dropped; another number still got "
+	       "through\n",
+	       SENDER_MAX, SENDER_MAX - 1);
+}
+
 /* --- B: per-address connections and rate ------------------------------------------------ */
 
 #define B_CONNS 4
@@ -779,12 +852,13 @@ static void check_rate_limit(struct fp *fp)
 
 /* --- main ------------------------------------------------------------------------------ */
 
-static const char *sms_config(struct fp *fp, char *buf, size_t len)
+static const char *sms_config(struct fp *fp, int sender_max, char *buf, size_t len)
 {
 	snprintf(buf, len,
 	         "[sms]\nprovider = twilio\npublic_url = " PUBLIC_URL "\napi_base = %s\n"
-	         "from = " OUR_NUMBER "\naccount = " TWILIO_ACCOUNT "\nsecret = " TWILIO_TOKEN "\n",
-	         fp_base_url(fp));
+	         "from = " OUR_NUMBER "\naccount = " TWILIO_ACCOUNT "\nsecret = " TWILIO_TOKEN "\n"
+	         "sender_max = %d\nsender_window = 3600\n",
+	         fp_base_url(fp), sender_max);
 	return buf;
 }
 
@@ -802,7 +876,8 @@ int main(void)
 	         "%s[person anna]\nphone = " STAFF_PHONE "\n"
 	         "[policy slow]\nstep = primary 60\nfinal = backup 60\n"
 	         "[team opsoegende]\npolicy = slow\n",
-	         MAX_BODY, IDLE_TIMEOUT_S, REQUEST_TIMEOUT, sms_config(fa, sms, sizeof(sms)));
+	         MAX_BODY, IDLE_TIMEOUT_S, REQUEST_TIMEOUT,
+	         sms_config(fa, SENDER_MAX, sms, sizeof(sms)));
 	start_with_notify(&ha);
 	printf("A: limits, slow clients, phone numbers, systemd\n");
 	check_body_caps();
@@ -810,6 +885,7 @@ int main(void)
 	check_stalled();
 	check_trickle();
 	check_phone_privacy(fa);
+	check_sender_limit(fa);
 	hx_sleep_ms(2500); /* the idle daemon still pings */
 	int st = hx_stop_daemon(&ha);
 	HX_CHECK(st == 0, "careline A exit status %d", st);
@@ -823,7 +899,7 @@ int main(void)
 	         "[http]\nper_ip_connections = %d\nper_ip_rate = %d\nper_ip_burst = %d\n%s"
 	         "[policy slow]\nstep = primary 60\nfinal = backup 60\n"
 	         "[team opsoegende]\npolicy = slow\n",
-	         B_CONNS, B_RATE, B_BURST, sms_config(fb, sms, sizeof(sms)));
+	         B_CONNS, B_RATE, B_BURST, sms_config(fb, 10, sms, sizeof(sms)));
 	hx_start_daemon(&hb, NULL);
 	printf("B: per-address limits (not under systemd: notify calls are no-ops)\n");
 	check_per_ip_connections();

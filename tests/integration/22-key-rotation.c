@@ -617,6 +617,8 @@ int main(void)
 	out = err = NULL;
 	for (int i = 0; i < N_MAX + N_MQTT; i++)
 		free(items[i].body);
+	int rc = hx_stop_daemon(&h); /* LeakSanitizer runs at this exit */
+	HX_CHECK(rc == 0, "careline exit status %d on SIGTERM", rc);
 	hx_stop(&h);
 	printf("22-key-rotation: ok (%lld ms)\n", (long long)(hx_now_ms() - t_start));
 	return 0;
