@@ -3,8 +3,10 @@
  * event inside the flush's transaction (its hash is a keyed BLAKE2b over the
  * previous hash and its own fields, the key a subkey no one outside careline
  * holds, so the chain cannot be rewritten without it), keeping the head in
- * memory in step with savepoints, walking the chain to find the first broken
- * link, and listing a ticket's events. Nothing personal is ever passed in.
+ * memory in step with savepoints, publishing the committed head in the log
+ * (the anchor outside the database that shows the newest events removed),
+ * walking the chain to find the first broken link, with or without such an
+ * anchor, and listing a ticket's events. Nothing personal is ever passed in.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -85,8 +87,106 @@ enum cl_err audit_record(struct cl_service *svc, int64_t now, const char *actor,
 	return err;
 }
 
+/* --- the head in the log ------------------------------------------------- */
+
+static void hex_of(const unsigned char *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+enum cl_err cl_audit_anchor_parse(const char *s, struct cl_audit_anchor *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s || *s < '0' || *s > '9')
+		return CL_ERR_INVALID;
+	int64_t id = 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (id > (INT64_MAX - (*s - '0')) / 10)
+			return CL_ERR_INVALID;
+		id = id * 10 + (*s - '0');
+	}
+	if (id < 1 || *s++ != ':')
+		return CL_ERR_INVALID;
+	for (size_t i = 0; i < CL_AUDIT_HASH_BYTES; i++) {
+		int hi = hex_digit(s[2 * i]);
+		int lo = hi < 0 ? -1 : hex_digit(s[2 * i + 1]);
+		if (lo < 0)
+			return CL_ERR_INVALID;
+		out->hash[i] = (unsigned char)(hi << 4 | lo);
+	}
+	if (s[2 * CL_AUDIT_HASH_BYTES] != '\0')
+		return CL_ERR_INVALID;
+	out->id = id;
+	return CL_OK;
+}
+
+/* One line, no fsync: journald keeps it where the service user cannot edit
+ * it. An empty chain has nothing to anchor. */
+static void publish_head(struct cl_service *svc, const char *when)
+{
+	svc->audit_anchored_id = svc->audit_id;
+	if (svc->audit_id < 1)
+		return;
+	char h[2 * CL_AUDIT_HASH_BYTES + 1];
+	hex_of(svc->audit_hash, CL_AUDIT_HASH_BYTES, h);
+	cl_info("audit.head", "id=%" PRId64 " hash=%s when=%s", svc->audit_id, h, when);
+}
+
+void audit_anchor_start(struct cl_service *svc, int64_t now)
+{
+	publish_head(svc, "start");
+	svc->audit_anchoring = true;
+	svc->audit_anchor_next_ms = now + CL_AUDIT_ANCHOR_MS;
+}
+
+int64_t audit_anchor_deadline(const struct cl_service *svc)
+{
+	if (!svc->audit_anchoring || svc->audit_stale || svc->audit_id == svc->audit_anchored_id)
+		return 0;
+	return svc->audit_anchor_next_ms;
+}
+
+void audit_anchor_due(struct cl_service *svc, int64_t now)
+{
+	int64_t due = audit_anchor_deadline(svc);
+	if (!due || now < due)
+		return;
+	publish_head(svc, "interval");
+	svc->audit_anchor_next_ms = now + CL_AUDIT_ANCHOR_MS;
+}
+
+void audit_anchor_stop(struct cl_service *svc)
+{
+	if (!svc->audit_anchoring)
+		return;
+	svc->audit_anchoring = false;
+	/* After a failed commit the head in memory was never written. */
+	if (svc->audit_stale && audit_load_head(svc) != CL_OK)
+		return;
+	publish_head(svc, "stop");
+}
+
+/* --- the walk ------------------------------------------------------------ */
+
 struct walk {
 	const struct cl_crypto *crypto;
+	const struct cl_audit_anchor *anchor; /* or NULL */
 	struct cl_audit_verdict *v;
 	int64_t last_id;
 	unsigned char last_hash[CL_AUDIT_HASH_BYTES];
@@ -115,23 +215,40 @@ static void on_event(void *ctx, const struct cl_audit_event *e)
 		broken(w, e->id, "link");
 	else if (!cl_crypto_equal(h, e->hash, CL_AUDIT_HASH_BYTES))
 		broken(w, e->id, "hash");
+	else if (w->anchor && e->id == w->anchor->id &&
+	         !cl_crypto_equal(e->hash, w->anchor->hash, CL_AUDIT_HASH_BYTES))
+		broken(w, e->id, "anchor");
 	w->last_id = e->id;
 	memcpy(w->last_hash, e->hash, sizeof(w->last_hash));
 }
 
-enum cl_err cl_service_audit_verify(struct cl_service *svc, struct cl_audit_verdict *out)
+enum cl_err cl_service_audit_verify_anchor(struct cl_service *svc,
+                                           const struct cl_audit_anchor *anchor,
+                                           struct cl_audit_verdict *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ok = true;
-	struct walk w = {.crypto = svc->crypto, .v = out};
+	struct walk w = {.crypto = svc->crypto, .anchor = anchor, .v = out};
 	enum cl_err err = cl_store_audit_each(svc->store, 0, 0, on_event, &w);
 	if (err == CL_OK && out->ok && w.last_id != svc->audit_id && !svc->audit_stale) {
 		/* The newest events were removed: the chain ends short of its head. */
 		broken(&w, w.last_id + 1, "truncated");
 	}
-	cl_info("audit.verified", "events=%" PRId64 " ok=%d first_broken=%" PRId64 " reason=%s",
-	        out->checked, out->ok, out->first_broken, out->ok ? "-" : out->reason);
+	if (err == CL_OK && anchor && w.last_id < anchor->id) {
+		/* The head in memory was read from the table after a restart: only
+		 * the anchor shows that the chain once went further. */
+		broken(&w, w.last_id + 1, "truncated");
+	}
+	cl_info("audit.verified",
+	        "events=%" PRId64 " anchor=%" PRId64 " ok=%d first_broken=%" PRId64 " reason=%s",
+	        out->checked, anchor ? anchor->id : 0, out->ok, out->first_broken,
+	        out->ok ? "-" : out->reason);
 	return err;
+}
+
+enum cl_err cl_service_audit_verify(struct cl_service *svc, struct cl_audit_verdict *out)
+{
+	return cl_service_audit_verify_anchor(svc, NULL, out);
 }
 
 enum cl_err cl_service_audit_of_ticket(struct cl_service *svc, const struct cl_ticket *t,

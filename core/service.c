@@ -93,6 +93,7 @@ enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
 	/* The first purge a minute after start, then daily. */
 	if (cfg->retention.closed_ms > 0)
 		svc->next_purge_ms = cl_clock_now(clock) + PURGE_FIRST_MS;
+	audit_anchor_start(svc, cl_clock_now(clock));
 	cl_info("service.started", "deadlines=%zu outbox=%zu", svc->deadlines.n, svc->outbox.n);
 	*out = svc;
 	return CL_OK;
@@ -109,6 +110,7 @@ void cl_service_free(struct cl_service *svc)
 {
 	if (!svc)
 		return;
+	audit_anchor_stop(svc); /* the head in the log, the last thing before a restart */
 	struct cl_job *job = svc->queue_head;
 	while (job) {
 		struct cl_job *next = job->next;
@@ -487,6 +489,7 @@ void cl_service_flush(struct cl_service *svc)
 		fx_clear(svc);
 		answer_jobs(jobs);
 	}
+	audit_anchor_due(svc, now);
 	outbox_send_due(svc, now);
 }
 
@@ -513,6 +516,10 @@ int64_t cl_service_next_deadline(struct cl_service *svc)
 	int64_t rekey = rekey_deadline(svc, now);
 	if (rekey && (!next || next > rekey))
 		next = rekey;
+	/* The grown head, published at most every CL_AUDIT_ANCHOR_MS. */
+	int64_t anchor = audit_anchor_deadline(svc);
+	if (anchor && (!next || next > anchor))
+		next = anchor;
 	return next;
 }
 

@@ -123,6 +123,10 @@ struct cl_service {
 	int64_t audit_id;
 	unsigned char audit_hash[32];
 	bool audit_stale; /* a commit failed: read the head again before the next event */
+	/* the head last published in the log (audit.c), and when it may be next */
+	bool audit_anchoring;
+	int64_t audit_anchored_id;
+	int64_t audit_anchor_next_ms;
 	/* retention: when the daily purge next runs; a purge asks for the WAL to
 	 * be truncated after its commit */
 	int64_t next_purge_ms;
@@ -173,6 +177,14 @@ enum cl_err audit_notification(struct cl_service *svc, const struct cl_notificat
                                const char *action, int64_t now);
 /* Read the chain's head (start, and after a failed commit). */
 enum cl_err audit_load_head(struct cl_service *svc);
+/* Publish the committed head as an "audit.head" log line: at start (after
+ * audit_load_head), after a commit when the chain has grown and
+ * CL_AUDIT_ANCHOR_MS have passed, at a clean stop. anchor_deadline is when
+ * the next line is due, 0 none. */
+void audit_anchor_start(struct cl_service *svc, int64_t now);
+void audit_anchor_due(struct cl_service *svc, int64_t now);
+int64_t audit_anchor_deadline(const struct cl_service *svc);
+void audit_anchor_stop(struct cl_service *svc);
 
 /* purge.c: the retention job and erasure of one ticket. */
 enum cl_err purge_control(struct cl_service *svc, struct cl_control *c, int64_t now);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "careline/audit.h"
 #include "careline/config.h"
 #include "careline/crypto.h"
 #include "app_client.h"
@@ -37,6 +38,7 @@ struct opts {
 	const char *out;
 	bool dry_run;
 	const char *ticket;
+	const char *anchor;
 };
 
 struct body {
@@ -610,17 +612,26 @@ static int cmd_report(const struct opts *o)
 	return rc;
 }
 
-/* audit verify | audit show --ticket REF */
+/* audit verify [--anchor N:HEX] | audit show --ticket REF */
 static int cmd_audit(const struct opts *o, const char *what)
 {
 	char path[160];
 	bool verify = what && strcmp(what, "verify") == 0;
-	if (verify)
+	struct cl_audit_anchor anchor;
+	if (verify && o->anchor && cl_audit_anchor_parse(o->anchor, &anchor) != CL_OK) {
+		fprintf(stderr, "usage: carelinectl audit verify --anchor N:HEX, with N and HEX "
+		                "from a log line \"audit.head id=N hash=HEX\"\n");
+		return 2;
+	}
+	if (verify && o->anchor)
+		snprintf(path, sizeof(path), "/api/v1/audit/verify?anchor=%s", o->anchor);
+	else if (verify)
 		snprintf(path, sizeof(path), "/api/v1/audit/verify");
 	else if (what && strcmp(what, "show") == 0 && o->ticket)
 		snprintf(path, sizeof(path), "/api/v1/audit?ticket=%s", o->ticket);
 	else {
-		fprintf(stderr, "usage: carelinectl audit verify | audit show --ticket REF\n");
+		fprintf(stderr, "usage: carelinectl audit verify [--anchor N:HEX] | audit show "
+		                "--ticket REF\n");
 		return 2;
 	}
 	json_t *resp;
@@ -715,7 +726,8 @@ static void usage(FILE *f)
 	    "  key rotate                     a new field-encryption key; old values are\n"
 	    "                                 re-encrypted in the background\n"
 	    "  key status                     keys held, values per key, pending re-encryption\n"
-	    "  audit verify                   walk the audit chain; name the first broken link\n"
+	    "  audit verify [--anchor N:HEX]  walk the audit chain; name the first broken link\n"
+	    "                                 (N:HEX from the log's audit.head id=N hash=HEX)\n"
 	    "  audit show --ticket REF        who did and saw what on a ticket\n"
 	    "  purge [--dry-run]              erase what retention says is due (or count it)\n"
 	    "  erase REF --reason CODE        erase one ticket's personal data (e.g. "
@@ -763,6 +775,7 @@ int main(int argc, char **argv)
 	    {"out", required_argument, NULL, 0x10b},
 	    {"dry-run", no_argument, NULL, 0x10c},
 	    {"ticket", required_argument, NULL, 0x10d},
+	    {"anchor", required_argument, NULL, 0x10e},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -857,6 +870,9 @@ int main(int argc, char **argv)
 			break;
 		case 0x10d:
 			o.ticket = optarg;
+			break;
+		case 0x10e:
+			o.anchor = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -1,6 +1,7 @@
 /*
  * gateway/http_audit.c owns the admin routes of confidentiality: the audit
- * chain (GET /api/v1/audit/verify walks it and names the first broken link;
+ * chain (GET /api/v1/audit/verify walks it and names the first broken link,
+ * ?anchor=N:HEX also against a head the daemon logged;
  * GET /api/v1/audit?ticket=REF lists who did and saw what on a ticket),
  * retention (POST /api/v1/purge, {"dry_run": true} only counts) and erasure
  * of one ticket on request (POST /api/v1/tickets/{ref}/erase with a reason
@@ -73,13 +74,25 @@ static void get_audit(struct gw_request *req)
 
 static void get_verify(struct gw_request *req)
 {
+	const char *a = gw_http_query(req, "anchor");
+	struct cl_audit_anchor anchor;
+	if (a && cl_audit_anchor_parse(a, &anchor) != CL_OK) {
+		gw_http_reply_error(req, 400, "invalid_anchor",
+		                    "anchor: N:HEX, the id and the 64 hex digits of the hash"
+		                    " of an audit.head log line",
+		                    NULL);
+		return;
+	}
 	struct cl_audit_verdict v;
-	enum cl_err err = cl_service_audit_verify(req->http->ctx->svc, &v);
+	enum cl_err err =
+	    cl_service_audit_verify_anchor(req->http->ctx->svc, a ? &anchor : NULL, &v);
 	if (err != CL_OK) {
 		gw_http_reply_error(req, 500, cl_errcode(err), cl_strerror(err), NULL);
 		return;
 	}
 	json_t *o = json_pack("{s:b, s:I}", "ok", v.ok, "checked", (json_int_t)v.checked);
+	if (a)
+		json_object_set_new(o, "anchor", json_integer(anchor.id));
 	if (!v.ok) {
 		json_object_set_new(o, "first_broken", json_integer(v.first_broken));
 		json_object_set_new(o, "reason", json_string(v.reason));
