@@ -39,17 +39,20 @@ static enum cl_err purge(struct cl_service *svc, const char *actor, bool dry_run
 	*tickets = *sessions = 0;
 	const struct cl_config *cfg = svc->cfg;
 	enum cl_err err = CL_OK;
-	if (cfg->retention.closed_ms > 0) {
+	if (cfg->retention.closed_ms > 0 && dry_run) {
+		/* Counted whole: the batches below only move on by erasing. */
+		err = cl_store_purge_count_due(svc->store, now - cfg->retention.closed_ms, tickets);
+	} else if (cfg->retention.closed_ms > 0) {
 		int64_t ids[PURGE_BATCH];
 		size_t n = 0;
 		do {
 			err = cl_store_purge_due(svc->store, now - cfg->retention.closed_ms,
 			                         PURGE_BATCH, ids, &n);
-			for (size_t i = 0; err == CL_OK && !dry_run && i < n; i++)
+			for (size_t i = 0; err == CL_OK && i < n; i++)
 				err = erase_ticket(svc, ids[i], actor, "ticket.purged", "retention",
 				                   now);
 			*tickets += (int64_t)n;
-		} while (err == CL_OK && !dry_run && n == PURGE_BATCH);
+		} while (err == CL_OK && n == PURGE_BATCH);
 	}
 	if (err == CL_OK)
 		err = cl_store_purge_sessions(svc->store, now - cfg->retention.sessions_ms, dry_run,
@@ -78,11 +81,12 @@ void purge_run_due(struct cl_service *svc, int64_t now)
 	int64_t tickets, sessions;
 	enum cl_err err = purge(svc, "system", false, now, &tickets, &sessions);
 	if (err != CL_OK) {
-		cl_store_rollback_to(svc->store);
+		cl_store_rollback_to(svc->store); /* releases the savepoint too */
 		fx_rewind(svc, &mark);
 		svc->truncate_wal = false;
 		svc->next_purge_ms = now + 60 * 1000; /* try again soon */
 		cl_warn("purge.failed", "err=%s", cl_errcode(err));
+		return;
 	}
 	if (cl_store_release(svc->store) != CL_OK)
 		fx_rewind(svc, &mark);

@@ -90,8 +90,9 @@ enum cl_err cl_service_new(const struct cl_config *cfg, struct cl_store *store,
 		cl_service_free(svc);
 		return err;
 	}
-	/* The first purge a minute after start, then daily. */
-	if (cfg->retention.closed_ms > 0)
+	/* The first purge a minute after start, then daily. Senders' hashes
+	 * expire also when closed tickets are kept for ever (closed_ms 0). */
+	if (cfg->retention.closed_ms > 0 || cfg->retention.sessions_ms > 0)
 		svc->next_purge_ms = cl_clock_now(clock) + PURGE_FIRST_MS;
 	audit_anchor_start(svc, cl_clock_now(clock));
 	cl_info("service.started", "deadlines=%zu outbox=%zu", svc->deadlines.n, svc->outbox.n);

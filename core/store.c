@@ -162,6 +162,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                            " FROM audit WHERE ticket_id = ?1 ORDER BY id",
     [ST_PURGE_DUE] = "SELECT id FROM ticket WHERE closed_at IS NOT NULL AND closed_at < ?1"
                      " AND purged_at IS NULL ORDER BY closed_at LIMIT ?2",
+    [ST_PURGE_COUNT_DUE] = "SELECT count(*) FROM ticket WHERE closed_at IS NOT NULL"
+                           " AND closed_at < ?1 AND purged_at IS NULL",
     [ST_PURGE_REPORTS] = "UPDATE report SET text_enc = NULL, address_enc = NULL,"
                          " reporter_name_enc = NULL, reporter_phone_enc = NULL,"
                          " reporter_org_enc = NULL, resident_name_enc = NULL,"

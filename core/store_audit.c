@@ -89,6 +89,18 @@ enum cl_err cl_store_purge_due(struct cl_store *s, int64_t before, int max, int6
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? CL_OK : store_fail(s, "purge.due", rc);
 }
 
+enum cl_err cl_store_purge_count_due(struct cl_store *s, int64_t before, int64_t *n)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_PURGE_COUNT_DUE);
+	if (!st)
+		return CL_ERR_STORAGE;
+	sqlite3_bind_int64(st, 1, before);
+	int rc = sqlite3_step(st);
+	*n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? CL_OK : store_fail(s, "purge.count_due", rc);
+}
+
 static enum cl_err exec_id(struct cl_store *s, enum store_stmt which, int64_t id, int64_t now,
                            const char *what)
 {

@@ -339,6 +339,8 @@ enum cl_err cl_store_audit_each(struct cl_store *s, int64_t after, int64_t ticke
 /* Tickets closed before `before` whose personal fields are still kept. */
 enum cl_err cl_store_purge_due(struct cl_store *s, int64_t before, int max, int64_t *ids,
                                size_t *n);
+/* How many of them (a dry run). */
+enum cl_err cl_store_purge_count_due(struct cl_store *s, int64_t before, int64_t *n);
 /* Erase one ticket's personal data: report fields and hashes, notes, the
  * recordings' audio, its address hash and follow-up sessions; the skeleton
  * (category, area, timings, events) stays. */
