@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "careline/crypto.h"
 #include "careline/fold.h"
 #include "careline/log.h"
 #include "careline/texts.h"
@@ -504,19 +505,28 @@ static void command(struct gw_sms *sms, struct gw_request *req, const struct cl_
 	gw_http_suspend(req);
 }
 
-/* Per-sender limit: true when this text may become a report. */
+/* Per-sender limit: true when this text may become a report. A sender's
+ * keyed hash is kept in memory only while its window runs: windows that are
+ * over are wiped as the table is walked. */
 static bool within_rate(struct gw_sms *sms, const unsigned char hash[32], int64_t now)
 {
 	const struct cl_sms_config *c = &sms->ctx->cfg->sms;
 	struct sender_window *w = NULL, *oldest = NULL;
-	for (size_t i = 0; i < sms->n_senders; i++) {
+	for (size_t i = 0; i < sms->n_senders;) {
 		struct sender_window *x = &sms->senders[i];
+		if (now - x->start_ms > c->sender_window_ms) {
+			*x = sms->senders[--sms->n_senders];
+			cl_crypto_wipe(&sms->senders[sms->n_senders],
+			               sizeof(sms->senders[sms->n_senders]));
+			continue;
+		}
 		if (memcmp(x->hash, hash, 32) == 0) {
 			w = x;
 			break;
 		}
 		if (!oldest || x->start_ms < oldest->start_ms)
 			oldest = x;
+		i++;
 	}
 	if (!w) {
 		w = sms->n_senders < MAX_SENDERS ? &sms->senders[sms->n_senders++] : oldest;

@@ -13,8 +13,9 @@
  * number get the same status, content type, reply (ref aside) and /metrics
  * changes; forged webhooks get the same 403 for both; the API has no lookup by
  * phone and shows no phone number; past [sms] sender_max (3 here) texts from
- * one number in the window are answered empty, counted, and join no ticket,
- * while another number is still taken; READY=1 is sent once and WATCHDOG=1 every
+ * one number in the window (5 s here) are answered empty, counted, and join
+ * no ticket, while another number is still taken, and the number itself is
+ * taken again once its window is over; READY=1 is sent once and WATCHDOG=1 every
  * half WATCHDOG_USEC, also when idle, then STOPPING=1. Daemon B
  * (per_ip_connections 4, per_ip_rate 3, per_ip_burst 6): a fifth connection
  * from the address is closed while the admin socket still works; requests
@@ -48,7 +49,8 @@
 #define TWILIO_ACCOUNT  "AC0123456789abcdef0123456789abcdef"
 #define TWILIO_TOKEN    "twilio-auth-token-0123456789"
 #define WATCHDOG_USEC   2000000 /* pings every second */
-#define SENDER_MAX      3       /* [sms] sender_max on daemon A */
+#define SENDER_MAX      3       /* [sms] sender_max on daemon A ... */
+#define SENDER_WINDOW_S 5       /* ... per sender_window */
 
 static struct hx ha, hb;
 
@@ -673,12 +675,14 @@ static size_t ticket_count(void)
 /* [sms] sender_max texts per sender_window from one number are taken (the
  * first a ticket, the rest follow-ups on it); the rest are answered (200, an
  * empty reply, so the provider does not retry) and counted, and add nothing
- * to any ticket; another number is not held back. */
+ * to any ticket; another number is not held back; after the window the
+ * number is taken again. */
 static void check_sender_limit(struct fp *fp)
 {
 	const char *flood = "+4531550002", *other = "+4531550003";
 	char text[96], ref[16] = "";
 	size_t before = ticket_count();
+	int64_t window_start = hx_now_ms();
 	for (int i = 0; i < SENDER_MAX; i++) {
 		snprintf(text, sizeof(text), "Bekymret for naboen i Vestergade %d, 8000 Aarhus C",
 		         30 + 2 * i);
@@ -717,6 +721,20 @@ static void check_sender_limit(struct fp *fp)
 	         b.status, b.ref);
 	answer_free(&b);
 	HX_CHECK(ticket_count() == after + 1, "another sender's text made no ticket");
+	/* Once the window is over the number is taken again (a follow-up). */
+	int64_t wait = window_start + SENDER_WINDOW_S * 1000 + 200 - hx_now_ms();
+	if (wait > 0)
+		hx_sleep_ms((int)wait);
+	struct sms_answer again = text_in(fp, flood, "Nu er der stille i Vestergade 30", 0);
+	HX_CHECK(again.status == 200 && again.body && strstr(again.body, "<Message"),
+	         "the sender after the window: %d, answer %s", again.status,
+	         again.body ? again.body : "none");
+	answer_free(&again);
+	t = hx_ticket(&ha, ref);
+	reports = json_array_size(json_object_get(t, "reports"));
+	json_decref(t);
+	HX_CHECK(reports == SENDER_MAX + 1, "%zu reports on the sender's ticket after the window",
+	         reports);
 	char *log = hx_read_file(ha.daemon_log, NULL);
 	HX_CHECK(log && strstr(log, "sms.rate_limited") && !strstr(log, flood + 3),
 	         "the log names the limit without the number");
@@ -725,8 +743,8 @@ static void check_sender_limit(struct fp *fp)
 	free(c1);
 	printf("  per-sender limit: %d texts from one number taken (a ticket and %d follow-ups), "
 	       "the next 2 answered empty, counted and dropped; another number still got "
-	       "through\n",
-	       SENDER_MAX, SENDER_MAX - 1);
+	       "through; the number taken again after the %d s window\n",
+	       SENDER_MAX, SENDER_MAX - 1, SENDER_WINDOW_S);
 }
 
 /* --- B: per-address connections and rate ------------------------------------------------ */
@@ -857,8 +875,8 @@ static const char *sms_config(struct fp *fp, int sender_max, char *buf, size_t l
 	snprintf(buf, len,
 	         "[sms]\nprovider = twilio\npublic_url = " PUBLIC_URL "\napi_base = %s\n"
 	         "from = " OUR_NUMBER "\naccount = " TWILIO_ACCOUNT "\nsecret = " TWILIO_TOKEN "\n"
-	         "sender_max = %d\nsender_window = 3600\n",
-	         fp_base_url(fp), sender_max);
+	         "sender_max = %d\nsender_window = %d\n",
+	         fp_base_url(fp), sender_max, SENDER_WINDOW_S);
 	return buf;
 }
 
