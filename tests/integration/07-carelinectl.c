@@ -12,30 +12,20 @@
 
 #include "../lib/harness.h"
 
-static struct hx h;
+static struct hx h = {.ctl_echo = true};
 static char *out, *err;
 
-/* carelinectl --socket PATH args...; NULL-terminated. */
+/* carelinectl --socket PATH args... (NULL-terminated), printed; what it
+ * printed stays in out and err until the next call. */
+static int ctl(const char *first, ...) __attribute__((sentinel));
 static int ctl(const char *first, ...)
 {
-	const char *argv[24];
-	int n = 0;
-	argv[n++] = hx_carelinectl_bin();
-	argv[n++] = "--socket";
-	argv[n++] = h.socket_path;
-	va_list ap;
-	va_start(ap, first);
-	for (const char *a = first; a && n < 23; a = va_arg(ap, const char *))
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
 	free(out);
 	free(err);
-	int rc = hx_run(argv, &out, &err);
-	printf("$ carelinectl");
-	for (int i = 3; i < n; i++)
-		printf(" %s", argv[i]);
-	printf("  -> %d\n%s%s", rc, out ? out : "", err ? err : "");
+	va_list ap;
+	va_start(ap, first);
+	int rc = hx_ctlv(&h, &out, &err, first, ap);
+	va_end(ap);
 	return rc;
 }
 

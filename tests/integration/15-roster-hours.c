@@ -164,15 +164,13 @@ int main(void)
 	char idbuf[24];
 	snprintf(idbuf, sizeof(idbuf), "%lld", id);
 	char *out = NULL, *err = NULL;
-	const char *ls[] = {hx_carelinectl_bin(), "--socket", h.socket_path,
-	                    "override",           "list",     NULL};
-	HX_CHECK(hx_run(ls, &out, &err) == 0 && strstr(out, "replaces erik"),
+	HX_CHECK(hx_ctl(&h, &out, &err, "override", "list", NULL) == 0 &&
+	             strstr(out, "replaces erik"),
 	         "carelinectl override list: %s %s", out ? out : "", err ? err : "");
 	free(out);
 	free(err);
-	const char *rm[] = {
-	    hx_carelinectl_bin(), "--socket", h.socket_path, "override", "remove", idbuf, NULL};
-	HX_CHECK(hx_run(rm, &out, &err) == 0, "carelinectl override remove: %s", err ? err : "");
+	HX_CHECK(hx_ctl(&h, &out, &err, "override", "remove", idbuf, NULL) == 0,
+	         "carelinectl override remove: %s", err ? err : "");
 	free(out);
 	free(err);
 	oc = oncall();

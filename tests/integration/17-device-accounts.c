@@ -359,9 +359,9 @@ int main(void)
 	/* --- the same through carelinectl and the reference app --------------------- */
 	const char *ctl = hx_carelinectl_bin();
 	char *out = NULL;
-	const char *add[] = {ctl,        "--socket", h.socket_path, "--json", "device",     "add",
-	                     "--person", "bo",       "--id",        "bo-tab", "--generate", NULL};
-	HX_CHECK(hx_run(add, &out, NULL) == 0, "carelinectl device add: %s", out ? out : "");
+	HX_CHECK(hx_ctl(&h, &out, NULL, "--json", "device", "add", "--person", "bo", "--id",
+	                "bo-tab", "--generate", NULL) == 0,
+	         "carelinectl device add: %s", out ? out : "");
 	json_t *added = json_loads(out, 0, NULL);
 	free(out);
 	const char *bo_pw =
@@ -377,17 +377,17 @@ int main(void)
 	         out ? out : "");
 	HX_CHECK(strstr(out, "QUEUE"), "the app shows the team's queue: %s", out);
 	free(out);
-	const char *keyshow[] = {ctl, "--socket", h.socket_path, "key", "show", NULL};
-	HX_CHECK(hx_run(keyshow, &out, NULL) == 0 && strncmp(out, key_b64, strlen(key_b64)) == 0,
+	HX_CHECK(hx_ctl(&h, &out, NULL, "key", "show", NULL) == 0 &&
+	             strncmp(out, key_b64, strlen(key_b64)) == 0,
 	         "key show prints careline's public key");
 	free(out);
-	const char *list_cmd[] = {ctl, "--socket", h.socket_path, "device", "list", NULL};
-	HX_CHECK(hx_run(list_cmd, &out, NULL) == 0 && strstr(out, "bo-tab") &&
+	HX_CHECK(hx_ctl(&h, &out, NULL, "device", "list", NULL) == 0 && strstr(out, "bo-tab") &&
 	             strstr(out, "revoked"),
 	         "device list: %s", out ? out : "");
 	free(out);
-	const char *revoke[] = {ctl, "--socket", h.socket_path, "device", "revoke", "bo-tab", NULL};
-	HX_CHECK(hx_run(revoke, &out, NULL) == 0 && strstr(out, "disabled"), "device revoke");
+	HX_CHECK(hx_ctl(&h, &out, NULL, "device", "revoke", "bo-tab", NULL) == 0 &&
+	             strstr(out, "disabled"),
+	         "device revoke");
 	free(out);
 	char *err_out = NULL;
 	int app_rc = hx_run(app, &out, &err_out);

@@ -345,15 +345,8 @@ static void run_provider(const char *name)
 	/* ... and an administrator with carelinectl. */
 	char wav_path[400], *out = NULL, *err = NULL;
 	snprintf(wav_path, sizeof(wav_path), "%s/message.wav", h.dir);
-	const char *argv[] = {hx_carelinectl_bin(),
-	                      "--socket",
-	                      h.socket_path,
-	                      "recording",
-	                      ref,
-	                      "--out",
-	                      wav_path,
-	                      NULL};
-	HX_CHECK(hx_run(argv, &out, &err) == 0, "%s: carelinectl recording: %s", name, err);
+	HX_CHECK(hx_ctl(&h, &out, &err, "recording", ref, "--out", wav_path, NULL) == 0,
+	         "%s: carelinectl recording: %s", name, err);
 	free(out);
 	free(err);
 	size_t wav_len = 0;

@@ -13,7 +13,6 @@
  * stopped: `audit verify` names that row.
  */
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,25 +24,6 @@
 #define MARK_ADDR "Planteret Allé 77"
 
 static struct hx h;
-
-static int ctl(char **out, const char *first, ...)
-{
-	const char *argv[24];
-	int n = 0;
-	argv[n++] = hx_carelinectl_bin();
-	argv[n++] = "--socket";
-	argv[n++] = h.socket_path;
-	va_list ap;
-	va_start(ap, first);
-	for (const char *a = first; a && n < 23; a = va_arg(ap, const char *))
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	char *err = NULL;
-	int rc = hx_run(argv, out, &err);
-	free(err);
-	return rc;
-}
 
 static void post(const char *ref_out_key, char ref[16], const char *text)
 {
@@ -138,10 +118,12 @@ int main(void)
 
 	/* The chain: every step of the ticket, no planted string anywhere. */
 	char *out = NULL;
-	HX_CHECK(ctl(&out, "audit", "verify", NULL) == 0 && strstr(out, "audit chain ok"),
+	HX_CHECK(hx_ctl(&h, &out, NULL, "audit", "verify", NULL) == 0 &&
+	             strstr(out, "audit chain ok"),
 	         "audit verify: %s", out);
 	free(out);
-	HX_CHECK(ctl(&out, "--json", "audit", "show", "--ticket", closed, NULL) == 0, "audit show");
+	HX_CHECK(hx_ctl(&h, &out, NULL, "--json", "audit", "show", "--ticket", closed, NULL) == 0,
+	         "audit show");
 	const char *want[] = {"ticket.create", "ticket.notify",  "notification.queued",
 	                      "ticket.take",   "ticket.resolve", "read.ticket"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
@@ -171,7 +153,8 @@ int main(void)
 	size_t clen;
 	unsigned char *cipher = ciphertext_of(closed, &clen);
 	HX_CHECK(cipher && clen > 32, "no ciphertext for %s", closed);
-	HX_CHECK(ctl(&out, "purge", "--dry-run", NULL) == 0 && strstr(out, "would erase 1 tickets"),
+	HX_CHECK(hx_ctl(&h, &out, NULL, "purge", "--dry-run", NULL) == 0 &&
+	             strstr(out, "would erase 1 tickets"),
 	         "purge --dry-run: %s", out);
 	free(out);
 	rep = report_of(closed);
@@ -181,8 +164,8 @@ int main(void)
 	/* The purge: the skeleton stays, the personal fields and their
 	 * ciphertext are gone from the file and the log. */
 	HX_CHECK(db_or_wal_has(cipher, clen), "the scan cannot even find the ciphertext before");
-	HX_CHECK(ctl(&out, "purge", NULL) == 0 && strstr(out, "erased 1 tickets"), "purge: %s",
-	         out);
+	HX_CHECK(hx_ctl(&h, &out, NULL, "purge", NULL) == 0 && strstr(out, "erased 1 tickets"),
+	         "purge: %s", out);
 	free(out);
 	json_t *t = hx_ticket(&h, closed);
 	rep = json_array_get(json_object_get(t, "reports"), 0);
@@ -199,23 +182,26 @@ int main(void)
 	json_decref(rep);
 
 	/* Erasure on request: a code, not words. */
-	HX_CHECK(ctl(&out, "erase", open_ref, "--reason", "the resident asked", NULL) != 0,
-	         "a reason in words was accepted");
+	HX_CHECK(
+	    hx_ctl(&h, &out, NULL, "erase", open_ref, "--reason", "the resident asked", NULL) != 0,
+	    "a reason in words was accepted");
 	free(out);
 	cipher = ciphertext_of(open_ref, &clen);
-	HX_CHECK(ctl(&out, "erase", open_ref, "--reason", "gdpr_request", NULL) == 0, "erase: %s",
-	         out);
+	HX_CHECK(hx_ctl(&h, &out, NULL, "erase", open_ref, "--reason", "gdpr_request", NULL) == 0,
+	         "erase: %s", out);
 	free(out);
 	rep = report_of(open_ref);
 	HX_CHECK(!json_object_get(rep, "text"), "erase left the text");
 	json_decref(rep);
 	HX_CHECK(!db_or_wal_has(cipher, clen), "the erased ciphertext lingers");
 	free(cipher);
-	HX_CHECK(ctl(&out, "--json", "audit", "show", "--ticket", open_ref, NULL) == 0 &&
+	HX_CHECK(hx_ctl(&h, &out, NULL, "--json", "audit", "show", "--ticket", open_ref, NULL) ==
+	                 0 &&
 	             strstr(out, "ticket.erased") && strstr(out, "reason=gdpr_request"),
 	         "the erasure is not audited:\n%s", out);
 	free(out);
-	HX_CHECK(ctl(&out, "audit", "verify", NULL) == 0, "audit verify after purge: %s", out);
+	HX_CHECK(hx_ctl(&h, &out, NULL, "audit", "verify", NULL) == 0,
+	         "audit verify after purge: %s", out);
 	free(out);
 
 	/* Tampering: one row edited in the file is found. */
@@ -226,7 +212,7 @@ int main(void)
 	         "edit");
 	sqlite3_close(db);
 	hx_start_daemon(&h, NULL);
-	int rc = ctl(&out, "audit", "verify", NULL);
+	int rc = hx_ctl(&h, &out, NULL, "audit", "verify", NULL);
 	HX_CHECK(rc == 1 && strstr(out, "BROKEN at event 5 (hash)"), "tampering not found: %d %s",
 	         rc, out);
 	free(out);

@@ -526,25 +526,6 @@ static void scan_queued(void *ctx, const char *topic, const char *payload, size_
 static char refs[N_TICKETS][16];
 static int http_scanned;
 
-static int ctl(char **out, const char *first, ...)
-{
-	const char *argv[24];
-	int n = 0;
-	argv[n++] = hx_carelinectl_bin();
-	argv[n++] = "--socket";
-	argv[n++] = h.socket_path;
-	va_list ap;
-	va_start(ap, first);
-	for (const char *a = first; a && n < 23; a = va_arg(ap, const char *))
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	char *err = NULL;
-	int rc = hx_run(argv, out, &err);
-	free(err);
-	return rc;
-}
-
 /* An answer careline gives that must hold no personal data. */
 static void scan_answer(const char *phase, const char *what, const struct hx_resp *r)
 {
@@ -1329,13 +1310,14 @@ int main(void)
 	hx_resp_free(&r);
 	char *out = NULL;
 	for (int t = 0; t < N_TICKETS; t++) {
-		HX_CHECK(ctl(&out, "--json", "audit", "show", "--ticket", refs[t], NULL) == 0 &&
+		HX_CHECK(hx_ctl(&h, &out, NULL, "--json", "audit", "show", "--ticket", refs[t],
+		                NULL) == 0 &&
 		             strstr(out, "read.ticket"),
 		         "audit show %s: %s", refs[t], out);
 		scan(phase, "carelinectl audit show", out, strlen(out), NULL);
 		free(out);
 	}
-	HX_CHECK(ctl(&out, "tickets", "--all", NULL) == 0, "carelinectl tickets");
+	HX_CHECK(hx_ctl(&h, &out, NULL, "tickets", "--all", NULL) == 0, "carelinectl tickets");
 	scan(phase, "carelinectl tickets --all", out, strlen(out), NULL);
 	free(out);
 	phase_done(phase);
@@ -1346,7 +1328,7 @@ int main(void)
 	printf("  before purge: every one of the %d found in the database files\n", in_files);
 
 	/* --- the purge ------------------------------------------------------------------- */
-	HX_CHECK(ctl(&out, "purge", NULL) == 0, "purge: %s", out);
+	HX_CHECK(hx_ctl(&h, &out, NULL, "purge", NULL) == 0, "purge: %s", out);
 	char want[64];
 	snprintf(want, sizeof(want), "erased %d tickets", N_TICKETS);
 	HX_CHECK(strstr(out, want), "purge: %s (want \"%s\")", out, want);
@@ -1385,7 +1367,8 @@ int main(void)
 	struct file_scan fs_after = scan_files(phase, true);
 	int lingering = blobs_found(phase, true);
 	phase_done(phase);
-	HX_CHECK(ctl(&out, "audit", "verify", NULL) == 0 && strstr(out, "audit chain ok"),
+	HX_CHECK(hx_ctl(&h, &out, NULL, "audit", "verify", NULL) == 0 &&
+	             strstr(out, "audit chain ok"),
 	         "audit verify: %s", out);
 	free(out);
 

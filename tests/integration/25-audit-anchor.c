@@ -13,7 +13,6 @@
  * "anchor"; malformed anchors get 400 invalid_anchor and usage (exit 2).
  */
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,31 +23,13 @@
 
 static struct hx h;
 
-static int ctl(char **out, const char *first, ...)
-{
-	const char *argv[16];
-	int n = 0;
-	argv[n++] = hx_carelinectl_bin();
-	argv[n++] = "--socket";
-	argv[n++] = h.socket_path;
-	va_list ap;
-	va_start(ap, first);
-	for (const char *a = first; a && n < 15; a = va_arg(ap, const char *))
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	char *err = NULL;
-	int rc = hx_run(argv, out, &err);
-	free(err);
-	return rc;
-}
-
 /* n audit events ("retention.dry_run", nothing personal, nothing else moves). */
 static void events(int n)
 {
 	for (int i = 0; i < n; i++) {
 		char *out = NULL;
-		HX_CHECK(ctl(&out, "purge", "--dry-run", NULL) == 0, "purge --dry-run: %s", out);
+		HX_CHECK(hx_ctl(&h, &out, NULL, "purge", "--dry-run", NULL) == 0,
+		         "purge --dry-run: %s", out);
 		free(out);
 	}
 }
@@ -89,8 +70,8 @@ static long long sql_int(const char *sql)
 static void expect_verify(const char *anchor, int want_rc, const char *want)
 {
 	char *out = NULL;
-	int rc = anchor ? ctl(&out, "audit", "verify", "--anchor", anchor, NULL)
-	                : ctl(&out, "audit", "verify", NULL);
+	int rc = anchor ? hx_ctl(&h, &out, NULL, "audit", "verify", "--anchor", anchor, NULL)
+	                : hx_ctl(&h, &out, NULL, "audit", "verify", NULL);
 	HX_CHECK(rc == want_rc && out && strstr(out, want),
 	         "audit verify --anchor %s: exit %d (want %d), \"%s\" (want \"%s\")",
 	         anchor ? anchor : "(none)", rc, want_rc, out, want);
@@ -173,7 +154,7 @@ int main(void)
 		hx_check_error(&r, 400, "invalid_anchor", bad[i]);
 		hx_resp_free(&r);
 		char *out = NULL;
-		HX_CHECK(ctl(&out, "audit", "verify", "--anchor", bad[i], NULL) == 2,
+		HX_CHECK(hx_ctl(&h, &out, NULL, "audit", "verify", "--anchor", bad[i], NULL) == 2,
 		         "carelinectl took the anchor \"%s\": %s", bad[i], out);
 		free(out);
 	}

@@ -524,6 +524,49 @@ int hx_run(const char *const argv[], char **out, char **err)
 	return exit_code(status);
 }
 
+int hx_ctlv(struct hx *h, char **out, char **err, const char *first, va_list ap)
+{
+	enum { MAX_ARGS = 20, FIXED = 3 }; /* carelinectl --socket PATH */
+	const char *argv[FIXED + MAX_ARGS + 1];
+	int n = 0;
+	argv[n++] = hx_carelinectl_bin();
+	argv[n++] = "--socket";
+	argv[n++] = h->socket_path;
+	for (const char *a = first; a; a = va_arg(ap, const char *)) {
+		if (n == FIXED + MAX_ARGS)
+			hx_fail("hx_ctl: more than %d arguments", MAX_ARGS);
+		argv[n++] = a;
+	}
+	argv[n] = NULL;
+	char *o = NULL, *e = NULL;
+	bool keep_out = out || h->ctl_echo, keep_err = err || h->ctl_echo;
+	int rc = hx_run(argv, keep_out ? &o : NULL, keep_err ? &e : NULL);
+	if (h->ctl_echo) {
+		printf("$ carelinectl");
+		for (int i = FIXED; i < n; i++)
+			printf(" %s", argv[i]);
+		printf("  -> %d\n%s%s", rc, o ? o : "", e ? e : "");
+	}
+	if (out)
+		*out = o;
+	else
+		free(o);
+	if (err)
+		*err = e;
+	else
+		free(e);
+	return rc;
+}
+
+int hx_ctl(struct hx *h, char **out, char **err, const char *first, ...)
+{
+	va_list ap;
+	va_start(ap, first);
+	int rc = hx_ctlv(h, out, err, first, ap);
+	va_end(ap);
+	return rc;
+}
+
 static const char *bin_from_env(const char *var, const char *fallback)
 {
 	const char *s = getenv(var);

@@ -19,6 +19,7 @@
 #define CARELINE_TEST_HARNESS_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,7 @@ struct hx {
 	bool dynsec;             /* broker: dynamic-security plugin, no anonymous access; the
 	                            daemon logs in as its admin (HX_DYNSEC_USER) with accounts = dynsec */
 	bool persistence;        /* broker: persistence on (in dir), to survive a kill */
+	bool ctl_echo;           /* hx_ctl prints each command, its exit status and output */
 };
 
 /* careline's broker account when h->dynsec (the dynamic-security admin). */
@@ -195,6 +197,14 @@ bool hx_device_wait_connected(struct hx_device *d, int timeout_ms);
 int hx_run(const char *const argv[], char **out, char **err);
 /* $CARELINECTL_BIN, or build/asan/carelinectl. */
 const char *hx_carelinectl_bin(void);
+/* Run `carelinectl --socket h->socket_path first ...` (at most 20 arguments,
+ * NULL-terminated) against the daemon's admin socket, as hx_run runs it:
+ * stdout and stderr into *out and *err (caller frees; either may be NULL).
+ * Returns the exit status. With h->ctl_echo, prints "$ carelinectl ARGS  -> N"
+ * and what the command printed. */
+int hx_ctl(struct hx *h, char **out, char **err, const char *first, ...) __attribute__((sentinel));
+/* The same with the arguments after first in ap (for a test's own wrapper). */
+int hx_ctlv(struct hx *h, char **out, char **err, const char *first, va_list ap);
 /* The whole file (NUL-terminated; *len without the NUL), or NULL if absent. */
 char *hx_read_file(const char *path, size_t *len);
 

@@ -30,6 +30,8 @@
 #include "careline/service.h"
 #include "careline/store.h"
 
+#include "../lib/svcfix.h"
+
 #define T0   INT64_C(1773223200000) /* 2026-03-11T10:00:00Z */
 #define HOUR INT64_C(3600000)
 #define HEX0 "0000000000000000000000000000000000000000000000000000000000000000"
@@ -54,25 +56,15 @@ static const char test_ini[] = "[careline]\n"
                                "[retention]\n"
                                "closed_after = 0\n";
 
-struct fixture {
-	char dir[64];
-	char db[96];
-	struct cl_config *cfg;
-	struct cl_crypto *crypto;
-	struct cl_store *store;
-	struct cl_clock clock;
-	struct cl_service *svc;
-	FILE *log;
-};
-
-static struct fixture fx;
+static struct sf fx;
+static FILE *log_file;
 
 /* Log lines go to a temporary file until log_take() returns them. */
 static void log_capture(void)
 {
-	fx.log = tmpfile();
-	assert_non_null(fx.log);
-	cl_log_set_stream(fx.log);
+	log_file = tmpfile();
+	assert_non_null(log_file);
+	cl_log_set_stream(log_file);
 	cl_log_set_level(CL_LOG_INFO);
 }
 
@@ -81,10 +73,10 @@ static char *log_take(void)
 	cl_log_set_level(CL_LOG_WARN);
 	cl_log_set_stream(NULL);
 	static char buf[16384];
-	rewind(fx.log);
-	buf[fread(buf, 1, sizeof(buf) - 1, fx.log)] = '\0';
-	fclose(fx.log);
-	fx.log = NULL;
+	rewind(log_file);
+	buf[fread(buf, 1, sizeof(buf) - 1, log_file)] = '\0';
+	fclose(log_file);
+	log_file = NULL;
 	return buf;
 }
 
@@ -112,52 +104,17 @@ static bool last_head(const char *log, char anchor[96], long long *id, char when
 	return true;
 }
 
-static void start_service(void)
-{
-	if (!fx.store)
-		assert_int_equal(cl_store_open(fx.db, &fx.store), CL_OK);
-	assert_int_equal(cl_service_new(fx.cfg, fx.store, fx.crypto, &fx.clock, &fx.svc), CL_OK);
-}
-
-static void stop_service(void)
-{
-	cl_service_free(fx.svc);
-	fx.svc = NULL;
-	cl_store_close(fx.store);
-	fx.store = NULL;
-}
-
 static int setup(void **state)
 {
-	memset(&fx, 0, sizeof(fx));
-	char err[256] = "";
-	assert_int_equal(cl_config_load_string(test_ini, &fx.cfg, err, sizeof(err)), CL_OK);
-	unsigned char key[CL_CRYPTO_KEY_BYTES];
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (unsigned char)(i * 7 + 3);
-	assert_int_equal(cl_crypto_from_key(key, 1, &fx.crypto), CL_OK);
-	strcpy(fx.dir, "/tmp/careline-anchor-XXXXXX");
-	assert_non_null(mkdtemp(fx.dir));
-	snprintf(fx.db, sizeof(fx.db), "%s/careline.db", fx.dir);
-	cl_clock_fake_init(&fx.clock, T0);
+	sf_setup(&fx, "anchor", test_ini, T0);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	if (fx.log)
+	if (log_file)
 		log_take();
-	if (fx.svc || fx.store)
-		stop_service();
-	cl_crypto_free(fx.crypto);
-	cl_config_free(fx.cfg);
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < 4; i++) {
-		char p[128];
-		snprintf(p, sizeof(p), "%s%s", fx.db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(fx.dir);
+	sf_teardown(&fx);
 	return 0;
 }
 
@@ -248,15 +205,15 @@ static void test_audit_anchor_head_logged_at_start_when_grown_hourly_and_at_stop
 
 	/* An empty chain: nothing to anchor, not at start, not at the stop. */
 	log_capture();
-	start_service();
+	sf_start(&fx);
 	cl_service_flush(fx.svc);
-	stop_service();
+	sf_stop(&fx);
 	assert_int_equal(count_of(log_take(), "event=audit.head"), 0);
 
 	/* The chain grows a minute after the start (the first purge runs then,
 	 * too): the next line is due an hour after the start, not before. */
 	log_capture();
-	start_service();
+	sf_start(&fx);
 	cl_clock_set(&fx.clock, T0 + 61000);
 	cl_service_flush(fx.svc);
 	events(3);
@@ -308,8 +265,8 @@ static void test_audit_anchor_head_logged_at_start_when_grown_hourly_and_at_stop
 
 	/* The stop and the next start say the head whether it grew or not. */
 	log_capture();
-	stop_service();
-	start_service();
+	sf_stop(&fx);
+	sf_start(&fx);
 	log = log_take();
 	assert_int_equal(count_of(log, "event=audit.head"), 2);
 	char want[64];
@@ -327,17 +284,17 @@ static void test_audit_anchor_verify_finds_truncation_after_restart(void **state
 {
 	char anchor[96], restarted[96], when[16];
 	long long id = 0;
-	start_service();
+	sf_start(&fx);
 	events(8);
 	log_capture();
-	stop_service();
+	sf_stop(&fx);
 	assert_true(last_head(log_take(), anchor, &id, when));
 	assert_int_equal(id, 8);
 	assert_string_equal(when, "stop");
 
 	delete_after(5);
 	log_capture();
-	start_service();
+	sf_start(&fx);
 	assert_true(last_head(log_take(), restarted, &id, when));
 	assert_int_equal(id, 5);
 
@@ -355,9 +312,9 @@ static void test_audit_anchor_verify_finds_truncation_after_restart(void **state
 	assert_string_equal(v.reason, "truncated");
 
 	/* Everything gone still names the first missing id. */
-	stop_service();
+	sf_stop(&fx);
 	delete_after(0);
-	start_service();
+	sf_start(&fx);
 	v = verify(anchor);
 	assert_false(v.ok);
 	assert_int_equal(v.first_broken, 1);
@@ -368,13 +325,13 @@ static void test_audit_anchor_verify_names_a_different_event(void **state)
 {
 	char anchor[96], when[16];
 	long long id = 0;
-	start_service();
+	sf_start(&fx);
 	events(8);
 	log_capture();
-	stop_service();
+	sf_stop(&fx);
 	assert_true(last_head(log_take(), anchor, &id, when));
 	delete_after(5);
-	start_service();
+	sf_start(&fx);
 
 	/* A hash that is not event 5's: "anchor" at 5. */
 	char wrong[96];
@@ -401,14 +358,14 @@ static void test_audit_anchor_verify_names_a_different_event(void **state)
 	assert_int_equal(v.checked, 9);
 
 	/* A break before the anchor is named first, with its own reason. */
-	stop_service();
+	sf_stop(&fx);
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(fx.db, &db), SQLITE_OK);
 	assert_int_equal(
 	    sqlite3_exec(db, "UPDATE audit SET actor = 'mallory' WHERE id = 2", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
-	start_service();
+	sf_start(&fx);
 	v = verify(anchor);
 	assert_false(v.ok);
 	assert_int_equal(v.first_broken, 2);

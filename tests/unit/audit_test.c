@@ -29,6 +29,8 @@
 #include "careline/service.h"
 #include "careline/store.h"
 
+#include "../lib/svcfix.h"
+
 #define SEC INT64_C(1000)
 #define MIN (60 * SEC)
 #define T0  INT64_C(1773223200000) /* Wednesday 2026-03-11T10:00:00Z */
@@ -38,110 +40,23 @@
 #define NAME  "Jens Hansen"
 #define PHONE "+4520123456"
 
-static const char test_ini[] = "[careline]\n"
-                               "lang = da\n"
-                               "[outbox]\n"
-                               "retry_base = 1\n"
-                               "retry_cap = 8\n"
-                               "[routing]\n"
-                               "default_area = centrum\n"
-                               "[person anna]\n"
-                               "role = worker\n"
-                               "[person bo]\n"
-                               "role = worker\n"
-                               "[person carl]\n"
-                               "role = worker\n"
-                               "[device anna-phone]\n"
-                               "person = anna\n"
-                               "[device bo-phone]\n"
-                               "person = bo\n"
-                               "[device carl-phone]\n"
-                               "person = carl\n"
-                               "[area centrum]\n"
-                               "name = Centrum\n"
-                               "postcodes = 8000\n"
-                               "team = t1\n"
-                               "[team t1]\n"
-                               "rotation = anna bo\n"
-                               "handoff = mon 08:00\n"
-                               "anchor = 2026-01-05\n"
-                               "backup = carl\n"
-                               "policy = slow\n"
-                               "[policy slow]\n"
-                               "step = primary 3600\n"
-                               "final = backup 3600\n";
-
-struct fixture {
-	char dir[64];
-	char db[96];
-	struct cl_config *cfg;
-	struct cl_crypto *crypto;
-	struct cl_store *store;
-	struct cl_clock clock;
-	struct cl_service *svc;
-};
-
-static struct fixture fx;
-
-/* A sender that takes and confirms every alert at once. */
-static enum cl_err fake_send(void *ctx, const struct cl_outgoing *out)
-{
-	cl_service_send_result(fx.svc, out->n->id, true, NULL);
-	return CL_OK;
-}
-
-static void start_service(void)
-{
-	assert_int_equal(cl_service_new(fx.cfg, fx.store, fx.crypto, &fx.clock, &fx.svc), CL_OK);
-	struct cl_sender s = {.channel = "mqtt", .send = fake_send};
-	assert_int_equal(cl_service_add_sender(fx.svc, &s), CL_OK);
-}
+static struct sf fx;
 
 static int setup(void **state)
 {
-	memset(&fx, 0, sizeof(fx));
-	char err[256] = "";
-	assert_int_equal(cl_config_load_string(test_ini, &fx.cfg, err, sizeof(err)), CL_OK);
-	unsigned char key[CL_CRYPTO_KEY_BYTES];
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (unsigned char)(i * 17 + 1);
-	assert_int_equal(cl_crypto_from_key(key, 1, &fx.crypto), CL_OK);
-	strcpy(fx.dir, "/tmp/careline-audit-XXXXXX");
-	assert_non_null(mkdtemp(fx.dir));
-	snprintf(fx.db, sizeof(fx.db), "%s/careline.db", fx.dir);
-	assert_int_equal(cl_store_open(fx.db, &fx.store), CL_OK);
-	cl_clock_fake_init(&fx.clock, T0);
-	start_service();
+	sf_setup(&fx, "audit", sf_team_ini, T0);
+	fx.confirm_mqtt = true;
+	sf_start(&fx);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	cl_service_free(fx.svc);
-	cl_store_close(fx.store);
-	cl_crypto_free(fx.crypto);
-	cl_config_free(fx.cfg);
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < 4; i++) {
-		char p[128];
-		snprintf(p, sizeof(p), "%s%s", fx.db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(fx.dir);
+	sf_teardown(&fx);
 	return 0;
 }
 
 /* --- helpers ------------------------------------------------------------------ */
-
-static void on_report(void *ctx, const struct cl_report_answer *a)
-{
-	*(struct cl_report_answer *)ctx = *a;
-}
-
-static void on_action(void *ctx, const struct cl_action_answer *a)
-{
-	*(struct cl_action_answer *)ctx = *a;
-}
 
 static void at(int64_t t)
 {
@@ -165,27 +80,10 @@ static void new_ticket(const char *key, char ref[CL_REF_MAX])
 	r.reporter_phone = strdup(PHONE);
 	r.resident_name = strdup("Beboer Olsen");
 	struct cl_report_answer a = {.err = CL_ERR_INVALID};
-	assert_non_null(cl_service_submit_report(fx.svc, &r, on_report, &a));
+	assert_non_null(cl_service_submit_report(fx.svc, &r, sf_copy_report_answer, &a));
 	cl_service_flush(fx.svc);
 	assert_int_equal(a.err, CL_OK);
 	snprintf(ref, CL_REF_MAX, "%s", a.ref);
-}
-
-static enum cl_err act(enum cl_action_kind kind, const char *ref, const char *reason,
-                       const char *note)
-{
-	struct cl_action a;
-	memset(&a, 0, sizeof(a));
-	a.kind = kind;
-	snprintf(a.ref, sizeof(a.ref), "%s", ref);
-	snprintf(a.actor, sizeof(a.actor), "anna");
-	if (reason)
-		snprintf(a.reason, sizeof(a.reason), "%s", reason);
-	a.note = note ? strdup(note) : NULL;
-	struct cl_action_answer ans = {.err = CL_ERR_INVALID};
-	assert_non_null(cl_service_submit_action(fx.svc, &a, on_action, &ans));
-	cl_service_flush(fx.svc);
-	return ans.err;
 }
 
 struct control_done {
@@ -222,13 +120,14 @@ static void ticket_life(char ref[CL_REF_MAX])
 	new_ticket("life", ref);
 	at(T0 + 2 * SEC); /* the alert's send result */
 	cl_clock_set(&fx.clock, T0 + 1 * MIN);
-	assert_int_equal(act(CL_ACTION_TAKE, ref, NULL, NULL), CL_OK);
+	assert_int_equal(sf_act(&fx, CL_ACTION_TAKE, ref, "anna", NULL, NULL), CL_OK);
 	cl_clock_set(&fx.clock, T0 + 2 * MIN);
-	assert_int_equal(act(CL_ACTION_NOTE, ref, NULL, NOTE), CL_OK);
+	assert_int_equal(sf_act(&fx, CL_ACTION_NOTE, ref, "anna", NULL, NOTE), CL_OK);
 	cl_clock_set(&fx.clock, T0 + 3 * MIN);
 	assert_int_equal(read_ticket(ref, "bo"), CL_OK);
 	cl_clock_set(&fx.clock, T0 + 10 * MIN);
-	assert_int_equal(act(CL_ACTION_RESOLVE, ref, "contact_refused", NULL), CL_OK);
+	assert_int_equal(sf_act(&fx, CL_ACTION_RESOLVE, ref, "anna", "contact_refused", NULL),
+	                 CL_OK);
 	at(T0 + 10 * MIN + 2 * SEC);
 }
 
@@ -521,9 +420,7 @@ static void test_audit_chain_goes_on_after_a_restart(void **state)
 	char ref[CL_REF_MAX];
 	ticket_life(ref);
 	int n = chain()->n;
-	cl_service_free(fx.svc);
-	cl_clock_set(&fx.clock, T0 + 20 * MIN);
-	start_service();
+	sf_restart_at(&fx, T0 + 20 * MIN);
 	expect_ok(n);
 	assert_int_equal(read_ticket(ref, "carl"), CL_OK);
 	struct rows *all = chain();

@@ -30,6 +30,8 @@
 #include "careline/service.h"
 #include "careline/store.h"
 
+#include "../lib/svcfix.h"
+
 #define SEC INT64_C(1000)
 #define MIN (60 * SEC)
 #define T0  INT64_C(1773223200000) /* Wednesday 2026-03-11T10:00:00Z, 11:00 in Copenhagen */
@@ -144,18 +146,8 @@ struct fake_sender {
 	size_t n;
 };
 
-struct fixture {
-	char dir[64];
-	char db[96];
-	struct cl_config *cfg;
-	struct cl_crypto *crypto;
-	struct cl_store *store;
-	struct cl_clock clock;
-	struct cl_service *svc;
-	struct fake_sender sender; /* every channel: mqtt and voice */
-};
-
-static struct fixture fx;
+static struct sf fx;
+static struct fake_sender sender; /* every channel: mqtt and voice */
 
 /* Records the alert and confirms it at once. */
 static enum cl_err fake_send(void *ctx, const struct cl_outgoing *out)
@@ -176,37 +168,18 @@ static enum cl_err fake_send(void *ctx, const struct cl_outgoing *out)
 
 static void start_service(void)
 {
-	assert_int_equal(cl_service_new(fx.cfg, fx.store, fx.crypto, &fx.clock, &fx.svc), CL_OK);
-	fx.sender.svc = fx.svc;
-	struct cl_sender mqtt = {.channel = "mqtt", .send = fake_send, .ctx = &fx.sender};
-	struct cl_sender voice = {.channel = "voice", .send = fake_send, .ctx = &fx.sender};
+	sf_start(&fx);
+	sender.svc = fx.svc;
+	struct cl_sender mqtt = {.channel = "mqtt", .send = fake_send, .ctx = &sender};
+	struct cl_sender voice = {.channel = "voice", .send = fake_send, .ctx = &sender};
 	assert_int_equal(cl_service_add_sender(fx.svc, &mqtt), CL_OK);
 	assert_int_equal(cl_service_add_sender(fx.svc, &voice), CL_OK);
 }
 
-static void stop_service(void)
-{
-	cl_service_free(fx.svc);
-	fx.svc = NULL;
-	cl_store_close(fx.store);
-	fx.store = NULL;
-}
-
 static int setup_with(const char *ini)
 {
-	memset(&fx, 0, sizeof(fx));
-	char err[256] = "";
-	if (cl_config_load_string(ini, &fx.cfg, err, sizeof(err)) != CL_OK)
-		fail_msg("config: %s", err);
-	unsigned char key[CL_CRYPTO_KEY_BYTES];
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (unsigned char)(i * 13 + 7);
-	assert_int_equal(cl_crypto_from_key(key, 1, &fx.crypto), CL_OK);
-	strcpy(fx.dir, "/tmp/careline-calls-XXXXXX");
-	assert_non_null(mkdtemp(fx.dir));
-	snprintf(fx.db, sizeof(fx.db), "%s/careline.db", fx.dir);
-	assert_int_equal(cl_store_open(fx.db, &fx.store), CL_OK);
-	cl_clock_fake_init(&fx.clock, T0);
+	memset(&sender, 0, sizeof(sender));
+	sf_setup(&fx, "calls", ini, T0);
 	start_service();
 
 	struct cl_oncall oc;
@@ -238,23 +211,13 @@ static int setup_voice_off(void **state)
 
 static int teardown(void **state)
 {
-	stop_service();
-	cl_crypto_free(fx.crypto);
-	cl_config_free(fx.cfg);
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < 4; i++) {
-		char p[128];
-		snprintf(p, sizeof(p), "%s%s", fx.db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(fx.dir);
+	sf_teardown(&fx);
 	return 0;
 }
 
 static void reopen_everything(void)
 {
-	stop_service();
-	assert_int_equal(cl_store_open(fx.db, &fx.store), CL_OK);
+	sf_stop(&fx);
 	start_service();
 }
 
@@ -423,9 +386,9 @@ static int count_tickets(void)
 static size_t count_sent(const char *ref, const char *channel)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < fx.sender.n; i++)
-		if ((!ref || strcmp(fx.sender.v[i].ref, ref) == 0) &&
-		    (!channel || strcmp(fx.sender.v[i].channel, channel) == 0))
+	for (size_t i = 0; i < sender.n; i++)
+		if ((!ref || strcmp(sender.v[i].ref, ref) == 0) &&
+		    (!channel || strcmp(sender.v[i].channel, channel) == 0))
 			n++;
 	return n;
 }
@@ -752,7 +715,7 @@ static void test_calls_start_creates_call_and_unknown_is_notfound(void **state)
 	assert_int_equal(a.call.step, CL_CALL_MENU);
 	assert_int_equal(stored_call("CA-start").step, CL_CALL_RECORD);
 	assert_int_equal(count_tickets(), 0);
-	assert_int_equal(fx.sender.n, 0);
+	assert_int_equal(sender.n, 0);
 }
 
 /* --- a whole call makes an anonymous IVR ticket ------------------------------ */
@@ -781,7 +744,7 @@ static void test_calls_whole_call_makes_anonymous_ivr_ticket(void **state)
 	assert_int_equal(a.call.step, CL_CALL_CONSENT);
 	assert_string_equal(a.ref, "");
 	assert_int_equal(count_tickets(), 0);
-	assert_int_equal(fx.sender.n, 0);
+	assert_int_equal(sender.n, 0);
 
 	cl_clock_set(&fx.clock, T0 + 45 * SEC);
 	a = press("CA-whole", CL_CALL_CONSENT, "2", "+4522334455");
@@ -816,12 +779,12 @@ static void test_calls_whole_call_makes_anonymous_ivr_ticket(void **state)
 	assert_string_equal(ev.event[1], "notify");
 
 	/* The on-duty worker's device got the alert. */
-	assert_int_equal(fx.sender.n, 1);
-	assert_string_equal(fx.sender.v[0].channel, "mqtt");
-	assert_string_equal(fx.sender.v[0].person, "bo");
-	assert_string_equal(fx.sender.v[0].target, "bo-phone");
-	assert_string_equal(fx.sender.v[0].kind, "alert");
-	assert_string_equal(fx.sender.v[0].ref, a.ref);
+	assert_int_equal(sender.n, 1);
+	assert_string_equal(sender.v[0].channel, "mqtt");
+	assert_string_equal(sender.v[0].person, "bo");
+	assert_string_equal(sender.v[0].target, "bo-phone");
+	assert_string_equal(sender.v[0].kind, "alert");
+	assert_string_equal(sender.v[0].ref, a.ref);
 
 	/* The report: anonymous, no words, no number, no callback. */
 	struct views v = views_of(a.ref);
@@ -1592,9 +1555,9 @@ static void test_calls_policy_step_via_voice_makes_voice_rows(void **state)
 	assert_int_equal(v->loop, 0);
 	assert_int_equal(count_sent(ref, "voice"), 1);
 	assert_int_equal(count_sent(ref, "mqtt"), 1);
-	for (size_t i = 0; i < fx.sender.n; i++)
-		if (strcmp(fx.sender.v[i].channel, "voice") == 0)
-			assert_string_equal(fx.sender.v[i].target, "bo");
+	for (size_t i = 0; i < sender.n; i++)
+		if (strcmp(sender.v[i].channel, "voice") == 0)
+			assert_string_equal(sender.v[i].target, "bo");
 
 	/* Step 1 names nothing: every contact but a call (no sms provider). */
 	at(T0 + 60 * SEC);
@@ -1658,7 +1621,7 @@ static void test_calls_via_voice_without_provider_is_no_contact(void **state)
 	assert_string_equal(l.v[0].person, "bo");
 	assert_int_equal(l.v[0].state, CL_NOTIF_FAILED);
 	assert_string_equal(l.v[0].last_error, "no_contact");
-	assert_int_equal(fx.sender.n, 0);
+	assert_int_equal(sender.n, 0);
 }
 
 int main(void)

@@ -31,6 +31,8 @@
 #include "careline/service.h"
 #include "careline/store.h"
 
+#include "../lib/svcfix.h"
+
 #define SEC INT64_C(1000)
 #define MIN (60 * SEC)
 #define DAY (24 * 60 * MIN)
@@ -39,39 +41,6 @@
 #define TEXT  "Har ikke set manden i nr. 14 st. th. i over to uger, postkassen flyder over"
 #define NOTE  "Nøglen ligger hos viceværten"
 #define PHONE "+4520123456"
-
-static const char base_ini[] = "[careline]\n"
-                               "lang = da\n"
-                               "[outbox]\n"
-                               "retry_base = 1\n"
-                               "retry_cap = 8\n"
-                               "[routing]\n"
-                               "default_area = centrum\n"
-                               "[person anna]\n"
-                               "role = worker\n"
-                               "[person bo]\n"
-                               "role = worker\n"
-                               "[person carl]\n"
-                               "role = worker\n"
-                               "[device anna-phone]\n"
-                               "person = anna\n"
-                               "[device bo-phone]\n"
-                               "person = bo\n"
-                               "[device carl-phone]\n"
-                               "person = carl\n"
-                               "[area centrum]\n"
-                               "name = Centrum\n"
-                               "postcodes = 8000\n"
-                               "team = t1\n"
-                               "[team t1]\n"
-                               "rotation = anna bo\n"
-                               "handoff = mon 08:00\n"
-                               "anchor = 2026-01-05\n"
-                               "backup = carl\n"
-                               "policy = slow\n"
-                               "[policy slow]\n"
-                               "step = primary 3600\n"
-                               "final = backup 3600\n";
 
 static const char retention_30d[] = "[retention]\n"
                                     "closed_days = 30\n"
@@ -82,57 +51,17 @@ static const char retention_keep[] = "[retention]\n"
                                      "closed_days = 0\n"
                                      "sessions_hours = 1\n";
 
-struct fixture {
-	char dir[64];
-	char db[96];
-	struct cl_config *cfg;
-	struct cl_crypto *crypto;
-	struct cl_store *store;
-	struct cl_clock clock;
-	struct cl_service *svc;
-	int keys;
-};
-
-static struct fixture fx;
-
-/* A sender that takes and confirms every alert at once. */
-static enum cl_err fake_send(void *ctx, const struct cl_outgoing *out)
-{
-	cl_service_send_result(fx.svc, out->n->id, true, NULL);
-	return CL_OK;
-}
-
-static void start_service(void)
-{
-	assert_int_equal(cl_service_new(fx.cfg, fx.store, fx.crypto, &fx.clock, &fx.svc), CL_OK);
-	struct cl_sender s = {.channel = "mqtt", .send = fake_send};
-	assert_int_equal(cl_service_add_sender(fx.svc, &s), CL_OK);
-}
-
-/* careline stops and starts again at t (same database). */
-static void restart_at(int64_t t)
-{
-	cl_service_free(fx.svc);
-	cl_clock_set(&fx.clock, t);
-	start_service();
-}
+static struct sf fx;
+static int keys; /* reports made, for distinct house numbers */
 
 static int setup_with(const char *retention)
 {
-	memset(&fx, 0, sizeof(fx));
-	char ini[2048], err[256] = "";
-	snprintf(ini, sizeof(ini), "%s%s", base_ini, retention);
-	assert_int_equal(cl_config_load_string(ini, &fx.cfg, err, sizeof(err)), CL_OK);
-	unsigned char key[CL_CRYPTO_KEY_BYTES];
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (unsigned char)(i * 11 + 5);
-	assert_int_equal(cl_crypto_from_key(key, 1, &fx.crypto), CL_OK);
-	strcpy(fx.dir, "/tmp/careline-purge-XXXXXX");
-	assert_non_null(mkdtemp(fx.dir));
-	snprintf(fx.db, sizeof(fx.db), "%s/careline.db", fx.dir);
-	assert_int_equal(cl_store_open(fx.db, &fx.store), CL_OK);
-	cl_clock_fake_init(&fx.clock, T0);
-	start_service();
+	char ini[2048];
+	snprintf(ini, sizeof(ini), "%s%s", sf_team_ini, retention);
+	keys = 0;
+	sf_setup(&fx, "purge", ini, T0);
+	fx.confirm_mqtt = true;
+	sf_start(&fx);
 	return 0;
 }
 
@@ -148,31 +77,11 @@ static int setup_keep_closed(void **state)
 
 static int teardown(void **state)
 {
-	cl_service_free(fx.svc);
-	cl_store_close(fx.store);
-	cl_crypto_free(fx.crypto);
-	cl_config_free(fx.cfg);
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < 4; i++) {
-		char p[128];
-		snprintf(p, sizeof(p), "%s%s", fx.db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(fx.dir);
+	sf_teardown(&fx);
 	return 0;
 }
 
 /* --- helpers ------------------------------------------------------------------ */
-
-static void on_report(void *ctx, const struct cl_report_answer *a)
-{
-	*(struct cl_report_answer *)ctx = *a;
-}
-
-static void on_action(void *ctx, const struct cl_action_answer *a)
-{
-	*(struct cl_action_answer *)ctx = *a;
-}
 
 struct control_done {
 	int calls;
@@ -199,7 +108,7 @@ static void new_ticket(const char *key, const char *phone, char ref[CL_REF_MAX])
 	snprintf(r.key, sizeof(r.key), "%s", key);
 	r.text = strdup(TEXT);
 	snprintf(r.address.street, sizeof(r.address.street), "Testvej");
-	snprintf(r.address.number, sizeof(r.address.number), "%d", ++fx.keys);
+	snprintf(r.address.number, sizeof(r.address.number), "%d", ++keys);
 	snprintf(r.address.postcode, sizeof(r.address.postcode), "8000");
 	r.reporter_name = strdup("Jens Hansen");
 	r.reporter_phone = strdup(PHONE);
@@ -209,35 +118,19 @@ static void new_ticket(const char *key, const char *phone, char ref[CL_REF_MAX])
 		cl_service_phone_hash(fx.svc, phone, r.sender_hash);
 	}
 	struct cl_report_answer a = {.err = CL_ERR_INVALID};
-	assert_non_null(cl_service_submit_report(fx.svc, &r, on_report, &a));
+	assert_non_null(cl_service_submit_report(fx.svc, &r, sf_copy_report_answer, &a));
 	cl_service_flush(fx.svc);
 	assert_int_equal(a.err, CL_OK);
 	snprintf(ref, CL_REF_MAX, "%s", a.ref);
 }
 
-static enum cl_err act(enum cl_action_kind kind, const char *ref, const char *reason,
-                       const char *note)
-{
-	struct cl_action a;
-	memset(&a, 0, sizeof(a));
-	a.kind = kind;
-	snprintf(a.ref, sizeof(a.ref), "%s", ref);
-	snprintf(a.actor, sizeof(a.actor), "anna");
-	if (reason)
-		snprintf(a.reason, sizeof(a.reason), "%s", reason);
-	a.note = note ? strdup(note) : NULL;
-	struct cl_action_answer ans = {.err = CL_ERR_INVALID};
-	assert_non_null(cl_service_submit_action(fx.svc, &a, on_action, &ans));
-	cl_service_flush(fx.svc);
-	return ans.err;
-}
-
 /* anna takes ref, writes a note and closes it, now. */
 static void close_ticket(const char *ref)
 {
-	assert_int_equal(act(CL_ACTION_TAKE, ref, NULL, NULL), CL_OK);
-	assert_int_equal(act(CL_ACTION_NOTE, ref, NULL, NOTE), CL_OK);
-	assert_int_equal(act(CL_ACTION_RESOLVE, ref, "contact_refused", NULL), CL_OK);
+	assert_int_equal(sf_act(&fx, CL_ACTION_TAKE, ref, "anna", NULL, NULL), CL_OK);
+	assert_int_equal(sf_act(&fx, CL_ACTION_NOTE, ref, "anna", NULL, NOTE), CL_OK);
+	assert_int_equal(sf_act(&fx, CL_ACTION_RESOLVE, ref, "anna", "contact_refused", NULL),
+	                 CL_OK);
 }
 
 static struct cl_ticket ticket(const char *ref)
@@ -479,7 +372,7 @@ static void test_purge_daily_run_from_the_loop(void **state)
 	assert_true(before.has_address_hash);
 
 	int64_t start = T0 + 31 * DAY;
-	restart_at(start);
+	sf_restart_at(&fx, start);
 	/* (Runs before the restart had nothing to do.) */
 	int runs = audit_find("retention.purge").n;
 	assert_int_equal(audit_find("ticket.purged").n, 0);
@@ -551,7 +444,7 @@ static void test_purge_retention_boundary_to_the_ms(void **state)
 	new_ticket("a", NULL, a);
 	close_ticket(a); /* closed at T0 */
 	int64_t due = T0 + 30 * DAY;
-	restart_at(due - 1); /* the daily run is a minute away */
+	sf_restart_at(&fx, due - 1); /* the daily run is a minute away */
 	struct control_done d = purge_now(true);
 	assert_int_equal(d.err, CL_OK);
 	assert_int_equal(d.c.count_tickets, 0);
@@ -581,7 +474,7 @@ static void test_purge_sessions_after_sessions_hours(void **state)
 	char s[CL_REF_MAX];
 	new_ticket("s", PHONE, s); /* the sender's hash, last used at T0 */
 	assert_int_equal(sessions(), 1);
-	restart_at(T0 + DAY - 1);
+	sf_restart_at(&fx, T0 + DAY - 1);
 	struct control_done d = purge_now(true);
 	assert_int_equal(d.c.count_sessions, 0);
 	cl_clock_set(&fx.clock, T0 + DAY);
@@ -606,7 +499,7 @@ static void test_purge_dry_run_counts_and_changes_nothing(void **state)
 	cl_clock_set(&fx.clock, T0 + 10 * DAY);
 	new_ticket("s", PHONE, s);
 	close_ticket(s); /* due on day 40; its sender's hash on day 11 */
-	restart_at(T0 + 31 * DAY);
+	sf_restart_at(&fx, T0 + 31 * DAY);
 	int64_t events = audit_find(NULL).n;
 
 	struct control_done d = purge_now(true);
@@ -651,7 +544,8 @@ static void test_purge_dry_run_counts_past_one_batch(void **state)
 		snprintf(r.key, sizeof(r.key), "bulk-%d", i);
 		r.text = strdup(TEXT);
 		r.reporter_name = strdup("Jens Hansen");
-		assert_non_null(cl_service_submit_report(fx.svc, &r, on_report, &ans[i]));
+		assert_non_null(
+		    cl_service_submit_report(fx.svc, &r, sf_copy_report_answer, &ans[i]));
 	}
 	cl_service_flush(fx.svc);
 	for (int k = 0; k < 2; k++) {
@@ -664,13 +558,14 @@ static void test_purge_dry_run_counts_past_one_batch(void **state)
 			snprintf(a.actor, sizeof(a.actor), "anna");
 			snprintf(a.reason, sizeof(a.reason), "contact_refused");
 			acts[i].err = CL_ERR_INVALID;
-			assert_non_null(cl_service_submit_action(fx.svc, &a, on_action, &acts[i]));
+			assert_non_null(
+			    cl_service_submit_action(fx.svc, &a, sf_copy_action_answer, &acts[i]));
 		}
 		cl_service_flush(fx.svc);
 		for (int i = 0; i < N; i++)
 			assert_int_equal(acts[i].err, CL_OK);
 	}
-	restart_at(T0 + 31 * DAY);
+	sf_restart_at(&fx, T0 + 31 * DAY);
 	struct control_done d = purge_now(true);
 	assert_int_equal(d.err, CL_OK);
 	assert_int_equal(d.c.count_tickets, N);
@@ -765,7 +660,7 @@ static void test_purge_failed_step_is_undone_and_retried(void **state)
 	new_ticket("a", NULL, a);
 	close_ticket(a);
 	int64_t start = T0 + 31 * DAY;
-	restart_at(start);
+	sf_restart_at(&fx, start);
 	/* The ticket is erased and audited, then the run's own event fails. */
 	db_exec("CREATE TRIGGER no_purge BEFORE INSERT ON audit"
 	        " WHEN NEW.action = 'retention.purge'"
@@ -804,7 +699,7 @@ static void test_purge_failed_commit_is_retried_a_minute_later(void **state)
 	new_ticket("a", NULL, a);
 	close_ticket(a);
 	int64_t start = T0 + 31 * DAY;
-	restart_at(start);
+	sf_restart_at(&fx, start);
 	db_exec("CREATE TABLE trap (t INTEGER REFERENCES ticket(id) DEFERRABLE INITIALLY DEFERRED);"
 	        "CREATE TRIGGER trap_purge AFTER INSERT ON audit"
 	        " WHEN NEW.action = 'retention.purge'"

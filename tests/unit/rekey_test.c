@@ -29,6 +29,8 @@
 #include "careline/service.h"
 #include "careline/store.h"
 
+#include "../lib/svcfix.h"
+
 #define T0 INT64_C(1773223200000) /* Wednesday 2026-03-11T10:00:00Z */
 
 static const char test_ini[] = "[careline]\n"
@@ -55,65 +57,26 @@ static const char test_ini[] = "[careline]\n"
                                "step = primary 3600\n"
                                "final = backup 3600\n";
 
-struct fixture {
-	char dir[64];
-	char db[96];
-	struct cl_config *cfg;
-	struct cl_crypto *crypto;
-	struct cl_store *store;
-	struct cl_clock clock;
-	struct cl_service *svc;
-	char refs[200][CL_REF_MAX];
-	size_t n_refs;
-};
-
-static struct fixture fx;
+static struct sf fx;
+static char refs[200][CL_REF_MAX];
+static size_t n_refs;
 
 static int setup(void **state)
 {
-	memset(&fx, 0, sizeof(fx));
-	char err[256] = "";
-	assert_int_equal(cl_config_load_string(test_ini, &fx.cfg, err, sizeof(err)), CL_OK);
-	unsigned char key[CL_CRYPTO_KEY_BYTES];
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (unsigned char)(i * 7 + 3);
-	assert_int_equal(cl_crypto_from_key(key, 1, &fx.crypto), CL_OK);
-	strcpy(fx.dir, "/tmp/careline-rekey-XXXXXX");
-	assert_non_null(mkdtemp(fx.dir));
-	snprintf(fx.db, sizeof(fx.db), "%s/careline.db", fx.dir);
-	assert_int_equal(cl_store_open(fx.db, &fx.store), CL_OK);
-	cl_clock_fake_init(&fx.clock, T0);
-	assert_int_equal(cl_service_new(fx.cfg, fx.store, fx.crypto, &fx.clock, &fx.svc), CL_OK);
+	memset(refs, 0, sizeof(refs));
+	n_refs = 0;
+	sf_setup(&fx, "rekey", test_ini, T0);
+	sf_start(&fx);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	cl_service_free(fx.svc);
-	cl_store_close(fx.store);
-	cl_crypto_free(fx.crypto);
-	cl_config_free(fx.cfg);
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < 4; i++) {
-		char p[128];
-		snprintf(p, sizeof(p), "%s%s", fx.db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(fx.dir);
+	sf_teardown(&fx);
 	return 0;
 }
 
 /* --- helpers ------------------------------------------------------------------ */
-
-static void on_report(void *ctx, const struct cl_report_answer *a)
-{
-	*(struct cl_report_answer *)ctx = *a;
-}
-
-static void on_action(void *ctx, const struct cl_action_answer *a)
-{
-	*(struct cl_action_answer *)ctx = *a;
-}
 
 static void text_of(int i, char *buf, size_t len)
 {
@@ -140,28 +103,20 @@ static void post_reports(int from, int n)
 		r.reporter_name = strdup("Jens Hansen");
 		r.reporter_phone = strdup("+4520123456");
 		r.resident_name = strdup("Beboer");
-		assert_non_null(cl_service_submit_report(fx.svc, &r, on_report, &answers[i]));
+		assert_non_null(
+		    cl_service_submit_report(fx.svc, &r, sf_copy_report_answer, &answers[i]));
 	}
 	cl_service_flush(fx.svc);
 	for (int i = 0; i < n; i++) {
 		assert_int_equal(answers[i].err, CL_OK);
-		snprintf(fx.refs[from + i], CL_REF_MAX, "%s", answers[i].ref);
+		snprintf(refs[from + i], CL_REF_MAX, "%s", answers[i].ref);
 	}
-	fx.n_refs = (size_t)(from + n);
+	n_refs = (size_t)(from + n);
 }
 
 static void note(const char *ref, const char *text)
 {
-	struct cl_action a;
-	memset(&a, 0, sizeof(a));
-	a.kind = CL_ACTION_NOTE;
-	snprintf(a.ref, sizeof(a.ref), "%s", ref);
-	snprintf(a.actor, sizeof(a.actor), "anna");
-	a.note = strdup(text);
-	struct cl_action_answer ans = {.err = CL_ERR_INVALID};
-	assert_non_null(cl_service_submit_action(fx.svc, &a, on_action, &ans));
-	cl_service_flush(fx.svc);
-	assert_int_equal(ans.err, CL_OK);
+	assert_int_equal(sf_act(&fx, CL_ACTION_NOTE, ref, "anna", NULL, text), CL_OK);
 }
 
 static struct cl_key_status status(void)
@@ -223,9 +178,9 @@ static void on_view(void *ctx, const struct cl_report_view *v)
 
 static void expect_reports_read(void)
 {
-	for (size_t i = 0; i < fx.n_refs; i++) {
+	for (size_t i = 0; i < n_refs; i++) {
 		struct cl_ticket t;
-		assert_int_equal(cl_service_ticket(fx.svc, fx.refs[i], &t), CL_OK);
+		assert_int_equal(cl_service_ticket(fx.svc, refs[i], &t), CL_OK);
 		char text[128];
 		text_of((int)i, text, sizeof(text));
 		struct texts c = {0, text};
@@ -372,12 +327,12 @@ static void test_rekey_idle_service_has_no_deadline(void **state)
 static void test_rekey_moves_in_batches_then_retires(void **state)
 {
 	post_reports(0, 120); /* 600 values */
-	note(fx.refs[3], "Nøglen ligger hos viceværten");
+	note(refs[3], "Nøglen ligger hos viceværten");
 	size_t len = 1024 * 1024;
 	unsigned char *audio = malloc(len);
 	for (size_t i = 0; i < len; i++)
 		audio[i] = (unsigned char)(i * 31 + (i >> 10));
-	add_recording(fx.refs[5], audio, len);
+	add_recording(refs[5], audio, len);
 	struct cl_key_status st = status();
 	int64_t total = total_values(&st);
 	assert_int_equal(total, 120 * 5 + 1 + 1);
@@ -414,9 +369,9 @@ static void test_rekey_moves_in_batches_then_retires(void **state)
 	expect_column_key("ticket_event", "note_enc", 2);
 	expect_column_key("recording", "audio_enc", 2);
 	expect_reports_read();
-	expect_note(fx.refs[3], "Nøglen ligger hos viceværten");
+	expect_note(refs[3], "Nøglen ligger hos viceværten");
 	struct cl_ticket t;
-	assert_int_equal(cl_service_ticket(fx.svc, fx.refs[5], &t), CL_OK);
+	assert_int_equal(cl_service_ticket(fx.svc, refs[5], &t), CL_OK);
 	unsigned char *back = NULL;
 	size_t back_len = 0;
 	assert_int_equal(cl_service_recording_audio(fx.svc, &t, 7, &back, &back_len), CL_OK);

@@ -29,6 +29,8 @@
 #include "careline/service.h"
 #include "careline/store.h"
 
+#include "../lib/svcfix.h"
+
 #define SEC INT64_C(1000)
 #define MIN (60 * SEC)
 #define T0  INT64_C(1773223200000) /* Wednesday 2026-03-11T10:00:00Z, 11:00 in Copenhagen */
@@ -116,19 +118,9 @@ struct fake_sender {
 	bool confirm;   /* report delivery at once */
 };
 
-struct fixture {
-	char dir[64];
-	char db[96];
-	struct cl_config *cfg;
-	struct cl_crypto *crypto;
-	struct cl_store *store;
-	struct cl_clock clock;
-	struct cl_service *svc;
-	struct fake_sender sender;
-	const char *on_duty; /* primary at T0 per the roster */
-};
-
-static struct fixture fx;
+static struct sf fx;
+static struct fake_sender sender;
+static const char *on_duty; /* primary at T0 per the roster */
 
 static enum cl_err fake_send(void *ctx, const struct cl_outgoing *out)
 {
@@ -157,47 +149,29 @@ static enum cl_err fake_send(void *ctx, const struct cl_outgoing *out)
 
 static void start_service(bool with_sender)
 {
-	assert_int_equal(cl_service_new(fx.cfg, fx.store, fx.crypto, &fx.clock, &fx.svc), CL_OK);
-	fx.sender.svc = fx.svc;
+	sf_start(&fx);
+	sender.svc = fx.svc;
 	if (with_sender) {
-		struct cl_sender s = {.channel = "mqtt", .send = fake_send, .ctx = &fx.sender};
+		struct cl_sender s = {.channel = "mqtt", .send = fake_send, .ctx = &sender};
 		assert_int_equal(cl_service_add_sender(fx.svc, &s), CL_OK);
 	}
 }
 
-static void stop_service(void)
-{
-	cl_service_free(fx.svc);
-	fx.svc = NULL;
-	cl_store_close(fx.store);
-	fx.store = NULL;
-}
-
 static int setup(void **state)
 {
-	memset(&fx, 0, sizeof(fx));
-	char err[256] = "";
-	assert_int_equal(cl_config_load_string(test_ini, &fx.cfg, err, sizeof(err)), CL_OK);
-	unsigned char key[CL_CRYPTO_KEY_BYTES];
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (unsigned char)(i * 13 + 7);
-	assert_int_equal(cl_crypto_from_key(key, 1, &fx.crypto), CL_OK);
-	strcpy(fx.dir, "/tmp/careline-service-XXXXXX");
-	assert_non_null(mkdtemp(fx.dir));
-	snprintf(fx.db, sizeof(fx.db), "%s/careline.db", fx.dir);
-	assert_int_equal(cl_store_open(fx.db, &fx.store), CL_OK);
-	cl_clock_fake_init(&fx.clock, T0);
-	fx.sender.clock = &fx.clock;
-	fx.sender.confirm = true;
-	fx.sender.rc = CL_OK;
+	memset(&sender, 0, sizeof(sender));
+	sf_setup(&fx, "service", test_ini, T0);
+	sender.clock = &fx.clock;
+	sender.confirm = true;
+	sender.rc = CL_OK;
 	start_service(true);
 
 	struct cl_oncall oc;
 	assert_int_equal(cl_roster_oncall_at(cl_config_team(fx.cfg, "t1"), NULL, 0, T0, &oc),
 	                 CL_OK);
-	fx.on_duty = oc.primary;
+	on_duty = oc.primary;
 	/* Nine weeks after anna's first week: bo's turn, carl behind him. */
-	assert_string_equal(fx.on_duty, "bo");
+	assert_string_equal(on_duty, "bo");
 	assert_string_equal(oc.backup, "carl");
 	assert_true(oc.shift_end_ms > T0 + 60 * MIN);
 	return 0;
@@ -205,16 +179,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	stop_service();
-	cl_crypto_free(fx.crypto);
-	cl_config_free(fx.cfg);
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < 4; i++) {
-		char p[128];
-		snprintf(p, sizeof(p), "%s%s", fx.db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(fx.dir);
+	sf_teardown(&fx);
 	return 0;
 }
 
@@ -311,8 +276,8 @@ static struct cl_ticket ticket(const char *ref)
 static size_t count_sent(size_t from, const char *ref, const char *kind, const char *person)
 {
 	size_t n = 0;
-	for (size_t i = from; i < fx.sender.n; i++) {
-		const struct sent *s = &fx.sender.v[i];
+	for (size_t i = from; i < sender.n; i++) {
+		const struct sent *s = &sender.v[i];
 		if ((!ref || strcmp(s->ref, ref) == 0) && (!kind || strcmp(s->kind, kind) == 0) &&
 		    (!person || strcmp(s->person, person) == 0))
 			n++;
@@ -323,10 +288,9 @@ static size_t count_sent(size_t from, const char *ref, const char *kind, const c
 /* The last alert sent for ref. */
 static const struct sent *last_alert(const char *ref)
 {
-	for (size_t i = fx.sender.n; i-- > 0;)
-		if (strcmp(fx.sender.v[i].ref, ref) == 0 &&
-		    strcmp(fx.sender.v[i].kind, "alert") == 0)
-			return &fx.sender.v[i];
+	for (size_t i = sender.n; i-- > 0;)
+		if (strcmp(sender.v[i].ref, ref) == 0 && strcmp(sender.v[i].kind, "alert") == 0)
+			return &sender.v[i];
 	fail_msg("no alert for %s", ref);
 	return NULL;
 }
@@ -421,9 +385,9 @@ static void test_service_report_creates_ticket_and_alerts_on_duty(void **state)
 	assert_string_equal(a.linked_ref, "");
 
 	/* The on-duty primary's device got the alert, right after the commit. */
-	assert_int_equal(fx.sender.n, 1);
-	const struct sent *s = &fx.sender.v[0];
-	assert_string_equal(s->person, fx.on_duty);
+	assert_int_equal(sender.n, 1);
+	const struct sent *s = &sender.v[0];
+	assert_string_equal(s->person, on_duty);
 	assert_string_equal(s->target, "bo-phone");
 	assert_string_equal(s->kind, "alert");
 	assert_string_equal(s->ref, a.ref);
@@ -489,14 +453,14 @@ static void test_service_report_creates_ticket_and_alerts_on_duty(void **state)
 
 	/* Nothing more happens before the first deadline. */
 	at(T0 + 59 * SEC);
-	assert_int_equal(fx.sender.n, 1);
+	assert_int_equal(sender.n, 1);
 }
 
 static void test_service_reads_oncall(void **state)
 {
 	struct cl_oncall oc;
 	assert_int_equal(cl_service_oncall(fx.svc, "t1", T0, &oc), CL_OK);
-	assert_string_equal(oc.primary, fx.on_duty);
+	assert_string_equal(oc.primary, on_duty);
 	/* A week later the rotation has moved on. */
 	assert_int_equal(cl_service_oncall(fx.svc, "t1", T0 + 7 * 24 * 60 * MIN, &oc), CL_OK);
 	assert_string_equal(oc.primary, "anna");
@@ -511,7 +475,7 @@ static void test_service_duplicate_key_same_answer(void **state)
 	assert_int_equal(a.err, CL_OK);
 	assert_int_equal(a.urgency, CL_P1);
 	assert_int_equal(a.categories.cats[0], CL_CAT_NOT_SEEN);
-	size_t sent = fx.sender.n;
+	size_t sent = sender.n;
 
 	/* A retry after the ticket moved on still gets the original state. */
 	assert_int_equal(act(CL_ACTION_ACK, a.ref, "bo", NULL, 0).err, CL_OK);
@@ -561,7 +525,7 @@ static void test_service_escalates_to_backup(void **state)
 {
 	struct cl_report_answer a = submit_text("esc-1", TEXT_NOISE);
 	assert_int_equal(a.err, CL_OK);
-	assert_int_equal(count_sent(0, a.ref, "alert", fx.on_duty), 1);
+	assert_int_equal(count_sent(0, a.ref, "alert", on_duty), 1);
 
 	at(T0 + 60 * SEC - 1);
 	assert_int_equal(count_sent(0, a.ref, "alert", NULL), 1);
@@ -570,7 +534,7 @@ static void test_service_escalates_to_backup(void **state)
 	at(T0 + 60 * SEC);
 	assert_int_equal(count_sent(0, a.ref, "alert", NULL), 2);
 	const struct sent *s = last_alert(a.ref);
-	assert_string_equal(s->person, fx.on_duty);
+	assert_string_equal(s->person, on_duty);
 	assert_int_equal(s->step, 1);
 	assert_int_equal(s->at, T0 + 60 * SEC);
 	struct cl_ticket t = ticket(a.ref);
@@ -600,7 +564,7 @@ static void test_service_escalates_to_backup(void **state)
 	assert_int_equal(ticket(a.ref).due_ms, T0 + 360 * SEC);
 	at(T0 + 360 * SEC);
 	assert_int_equal(count_sent(0, a.ref, "alert", "carl"), 3);
-	assert_int_equal(count_sent(0, a.ref, "alert", fx.on_duty), 2);
+	assert_int_equal(count_sent(0, a.ref, "alert", on_duty), 2);
 
 	struct events ev = events_of(a.ref);
 	const char *const want[] = {"create",   "notify",   "escalate",
@@ -633,7 +597,7 @@ static void test_service_ack_and_ack_timeout(void **state)
 
 	/* The back-up acknowledges although the primary was alerted. */
 	cl_clock_set(&fx.clock, T0 + 10 * SEC);
-	size_t mark = fx.sender.n;
+	size_t mark = sender.n;
 	struct cl_action_answer r = act(CL_ACTION_ACK, a.ref, "carl", NULL, 0);
 	assert_int_equal(r.err, CL_OK);
 	assert_true(r.changed);
@@ -647,7 +611,7 @@ static void test_service_ack_and_ack_timeout(void **state)
 	int64_t due = T0 + 10 * SEC + 600 * SEC;
 	assert_int_equal(t.due_ms, due);
 	/* Whoever was alerted is told who took responsibility. */
-	assert_int_equal(count_sent(mark, a.ref, "update", fx.on_duty), 1);
+	assert_int_equal(count_sent(mark, a.ref, "update", on_duty), 1);
 	assert_int_equal(count_sent(mark, a.ref, "alert", NULL), 0);
 	assert_int_equal(cl_service_metrics(fx.svc)->ack_count, 1);
 
@@ -658,7 +622,7 @@ static void test_service_ack_and_ack_timeout(void **state)
 	assert_int_equal(ticket(a.ref).state, CL_TICKET_ACKNOWLEDGED);
 
 	/* Not taken in time: back to notifying; the acker and the step again. */
-	mark = fx.sender.n;
+	mark = sender.n;
 	at(due);
 	t = ticket(a.ref);
 	assert_int_equal(t.state, CL_TICKET_NOTIFYING);
@@ -667,7 +631,7 @@ static void test_service_ack_and_ack_timeout(void **state)
 	assert_int_equal(t.step, 0);
 	assert_int_equal(t.due_ms, due + 60 * SEC);
 	assert_int_equal(count_sent(mark, a.ref, "alert", "carl"), 1);
-	assert_int_equal(count_sent(mark, a.ref, "alert", fx.on_duty), 1);
+	assert_int_equal(count_sent(mark, a.ref, "alert", on_duty), 1);
 	assert_int_equal(count_sent(mark, a.ref, "alert", NULL), 2);
 	assert_int_equal(cl_service_metrics(fx.svc)->ack_timeouts, 1);
 
@@ -683,26 +647,26 @@ static void test_service_ack_and_ack_timeout(void **state)
 	assert_int_equal(ev.at[3], due);
 
 	/* Acking through the alert records the answer on its row. */
-	struct cl_action_answer r2 = act(CL_ACTION_ACK, a.ref, fx.on_duty, NULL, alert_id);
+	struct cl_action_answer r2 = act(CL_ACTION_ACK, a.ref, on_duty, NULL, alert_id);
 	assert_int_equal(r2.err, CL_OK);
 	assert_int_equal(r2.notification_id, alert_id);
 	struct cl_notification n;
 	assert_int_equal(cl_store_notification_get(fx.store, alert_id, &n), CL_OK);
 	assert_string_equal(n.answer, "ack");
 	assert_int_equal(n.answered_ms, due);
-	assert_string_equal(ticket(a.ref).acked_by, fx.on_duty);
+	assert_string_equal(ticket(a.ref).acked_by, on_duty);
 }
 
 static void test_service_pending_alerts_cancelled_after_ack(void **state)
 {
 	/* The device is offline: the alert waits in the outbox. */
-	fx.sender.rc = CL_AGAIN;
+	sender.rc = CL_AGAIN;
 	struct cl_report_answer a = submit_text("cancel-1", TEXT_NOISE);
-	assert_int_equal(fx.sender.n, 0);
+	assert_int_equal(sender.n, 0);
 	struct cl_action_answer r = act(CL_ACTION_ACK, a.ref, "anna", NULL, 0);
 	assert_int_equal(r.err, CL_OK);
 	/* Back online: the alert is no longer needed, the update is. */
-	fx.sender.rc = CL_OK;
+	sender.rc = CL_OK;
 	at(T0 + 30 * SEC);
 	at(T0 + 31 * SEC);
 	assert_int_equal(count_sent(0, a.ref, "alert", NULL), 0);
@@ -721,15 +685,14 @@ static void reload_with(const char *from, const char *to)
 	const char *p = strstr(test_ini, from);
 	assert_non_null(p);
 	snprintf(ini, sizeof(ini), "%.*s%s%s", (int)(p - test_ini), test_ini, to, p + strlen(from));
-	stop_service();
+	sf_stop(&fx);
 	cl_config_free(fx.cfg);
 	char err[256];
 	assert_int_equal(cl_config_load_string(ini, &fx.cfg, err, sizeof(err)), CL_OK);
 	struct cl_oncall oc;
 	assert_int_equal(cl_roster_oncall_at(cl_config_team(fx.cfg, "t1"), NULL, 0, T0, &oc),
 	                 CL_OK);
-	fx.on_duty = oc.primary; /* the old pointer went with the old config */
-	assert_int_equal(cl_store_open(fx.db, &fx.store), CL_OK);
+	on_duty = oc.primary; /* the old pointer went with the old config */
 	start_service(true);
 }
 
@@ -742,23 +705,23 @@ static void test_service_ack_without_timeout_can_be_declined(void **state)
 	assert_int_equal(a.urgency, CL_P3);
 	int64_t alert_id = last_alert(a.ref)->id;
 	cl_clock_set(&fx.clock, T0 + 10 * SEC);
-	assert_int_equal(act(CL_ACTION_ACK, a.ref, fx.on_duty, NULL, alert_id).err, CL_OK);
+	assert_int_equal(act(CL_ACTION_ACK, a.ref, on_duty, NULL, alert_id).err, CL_OK);
 	struct cl_ticket t = ticket(a.ref);
 	assert_int_equal(t.state, CL_TICKET_ACKNOWLEDGED);
 	assert_int_equal(t.due_ms, 0);
 
 	/* Days pass: nothing fires. */
-	size_t mark = fx.sender.n;
+	size_t mark = sender.n;
 	for (int h = 1; h <= 72; h += 7)
 		at(T0 + h * 60 * MIN);
 	assert_int_equal(count_sent(mark, a.ref, "alert", NULL), 0);
 	assert_int_equal(ticket(a.ref).state, CL_TICKET_ACKNOWLEDGED);
 
 	/* The acker hands it back through the alert: it escalates at once. */
-	struct cl_action_answer r = act(CL_ACTION_DECLINE, a.ref, fx.on_duty, NULL, alert_id);
+	struct cl_action_answer r = act(CL_ACTION_DECLINE, a.ref, on_duty, NULL, alert_id);
 	assert_int_equal(r.err, CL_OK);
 	assert_int_equal(r.state, CL_TICKET_NOTIFYING);
-	assert_int_equal(count_sent(mark, a.ref, "alert", fx.on_duty), 1);
+	assert_int_equal(count_sent(mark, a.ref, "alert", on_duty), 1);
 	assert_int_equal(last_alert(a.ref)->step, 1);
 	t = ticket(a.ref);
 	assert_int_equal(t.phase, CL_ESC_STEP);
@@ -772,7 +735,7 @@ static void test_service_person_without_device_is_a_failed_row(void **state)
 	reload_with("final = backup 120", "final = backup,lead,person:anna 120");
 	struct cl_report_answer a = submit_text("nodev-1", TEXT_NOISE);
 	at(T0 + 60 * SEC);
-	size_t mark = fx.sender.n;
+	size_t mark = sender.n;
 	at(T0 + 120 * SEC);
 	assert_int_equal(count_sent(mark, a.ref, "alert", "carl"), 1);
 	assert_int_equal(count_sent(mark, a.ref, "alert", "anna"), 1);
@@ -798,27 +761,27 @@ static void test_service_take_resolve_and_conflicts(void **state)
 	struct cl_report_answer a = submit_text("take-1", TEXT_NOT_SEEN);
 	int64_t alert_id = last_alert(a.ref)->id;
 	cl_clock_set(&fx.clock, T0 + 5 * SEC);
-	struct cl_action_answer r = act(CL_ACTION_ACK, a.ref, fx.on_duty, NULL, alert_id);
+	struct cl_action_answer r = act(CL_ACTION_ACK, a.ref, on_duty, NULL, alert_id);
 	assert_int_equal(r.err, CL_OK);
 
 	r = act(CL_ACTION_ACK, a.ref, "anna", NULL, 0);
 	assert_int_equal(r.err, CL_ERR_CONFLICT);
 	assert_string_equal(r.conflict, "already_acknowledged");
-	assert_string_equal(r.by, fx.on_duty);
+	assert_string_equal(r.by, on_duty);
 	assert_int_equal(r.state, CL_TICKET_ACKNOWLEDGED);
 
 	/* The same person again: fine, nothing changes. */
-	r = act(CL_ACTION_ACK, a.ref, fx.on_duty, NULL, 0);
+	r = act(CL_ACTION_ACK, a.ref, on_duty, NULL, 0);
 	assert_int_equal(r.err, CL_OK);
 	assert_false(r.changed);
 
 	cl_clock_set(&fx.clock, T0 + 20 * SEC);
-	r = act(CL_ACTION_TAKE, a.ref, fx.on_duty, NULL, 0);
+	r = act(CL_ACTION_TAKE, a.ref, on_duty, NULL, 0);
 	assert_int_equal(r.err, CL_OK);
 	assert_true(r.changed);
 	assert_int_equal(r.state, CL_TICKET_TAKEN);
 	struct cl_ticket t = ticket(a.ref);
-	assert_string_equal(t.taken_by, fx.on_duty);
+	assert_string_equal(t.taken_by, on_duty);
 	assert_int_equal(t.taken_ms, T0 + 20 * SEC);
 	assert_int_equal(t.phase, CL_ESC_IDLE);
 	assert_int_equal(t.due_ms, 0);
@@ -826,17 +789,17 @@ static void test_service_take_resolve_and_conflicts(void **state)
 	r = act(CL_ACTION_TAKE, a.ref, "anna", NULL, 0);
 	assert_int_equal(r.err, CL_ERR_CONFLICT);
 	assert_string_equal(r.conflict, "already_taken");
-	assert_string_equal(r.by, fx.on_duty);
+	assert_string_equal(r.by, on_duty);
 	r = act(CL_ACTION_ACK, a.ref, "anna", NULL, 0);
 	assert_int_equal(r.err, CL_ERR_CONFLICT);
 	assert_string_equal(r.conflict, "already_taken");
-	assert_string_equal(r.by, fx.on_duty);
+	assert_string_equal(r.by, on_duty);
 	r = act(CL_ACTION_DECLINE, a.ref, "anna", NULL, 0);
 	assert_int_equal(r.err, CL_ERR_CONFLICT);
 	assert_string_equal(r.conflict, "already_taken");
 
 	/* Taken: escalation is over, however long we wait. */
-	size_t mark = fx.sender.n;
+	size_t mark = sender.n;
 	at(T0 + 60 * MIN);
 	assert_int_equal(count_sent(mark, a.ref, "alert", NULL), 0);
 
@@ -845,7 +808,7 @@ static void test_service_take_resolve_and_conflicts(void **state)
 	memset(&note, 0, sizeof(note));
 	note.kind = CL_ACTION_NOTE;
 	snprintf(note.ref, sizeof(note.ref), "%s", a.ref);
-	snprintf(note.actor, sizeof(note.actor), "%s", fx.on_duty);
+	snprintf(note.actor, sizeof(note.actor), "%s", on_duty);
 	note.note = strdup("Besøgt, ingen lukkede op");
 	struct action_done nd = {0};
 	cl_service_submit_action(fx.svc, &note, on_action_done, &nd);
@@ -853,14 +816,14 @@ static void test_service_take_resolve_and_conflicts(void **state)
 	assert_int_equal(nd.calls, 1);
 	assert_int_equal(nd.a.err, CL_OK);
 
-	r = act(CL_ACTION_RESOLVE, a.ref, fx.on_duty, "all_good", 0);
+	r = act(CL_ACTION_RESOLVE, a.ref, on_duty, "all_good", 0);
 	assert_int_equal(r.err, CL_ERR_INVALID);
 	assert_string_equal(r.conflict, "invalid_reason");
-	r = act(CL_ACTION_RESOLVE, a.ref, fx.on_duty, NULL, 0);
+	r = act(CL_ACTION_RESOLVE, a.ref, on_duty, NULL, 0);
 	assert_int_equal(r.err, CL_ERR_INVALID);
 
 	cl_clock_set(&fx.clock, T0 + 61 * MIN);
-	r = act(CL_ACTION_RESOLVE, a.ref, fx.on_duty, "handed_over:home_care", 0);
+	r = act(CL_ACTION_RESOLVE, a.ref, on_duty, "handed_over:home_care", 0);
 	assert_int_equal(r.err, CL_OK);
 	assert_int_equal(r.state, CL_TICKET_CLOSED);
 	t = ticket(a.ref);
@@ -868,10 +831,10 @@ static void test_service_take_resolve_and_conflicts(void **state)
 	assert_string_equal(t.closed_reason, "handed_over:home_care");
 	assert_int_equal(t.closed_ms, T0 + 61 * MIN);
 
-	r = act(CL_ACTION_ACK, a.ref, fx.on_duty, NULL, 0);
+	r = act(CL_ACTION_ACK, a.ref, on_duty, NULL, 0);
 	assert_int_equal(r.err, CL_ERR_CONFLICT);
 	assert_string_equal(r.conflict, "closed");
-	r = act(CL_ACTION_RESOLVE, a.ref, fx.on_duty, "contact_refused", 0);
+	r = act(CL_ACTION_RESOLVE, a.ref, on_duty, "contact_refused", 0);
 	assert_int_equal(r.err, CL_ERR_CONFLICT);
 	assert_string_equal(r.conflict, "closed");
 
@@ -932,14 +895,14 @@ static void test_service_decline(void **state)
 
 	/* Answering the alert of a step that has passed. */
 	cl_clock_set(&fx.clock, T0 + 70 * SEC);
-	struct cl_action_answer r = act(CL_ACTION_DECLINE, a.ref, fx.on_duty, NULL, n0);
+	struct cl_action_answer r = act(CL_ACTION_DECLINE, a.ref, on_duty, NULL, n0);
 	assert_int_equal(r.err, CL_ERR_CONFLICT);
 	assert_string_equal(r.conflict, "already_escalated");
 	assert_int_equal(ticket(a.ref).step, 1);
 
 	/* The current alert: escalate at once, to the back-up. */
-	size_t mark = fx.sender.n;
-	r = act(CL_ACTION_DECLINE, a.ref, fx.on_duty, NULL, n1);
+	size_t mark = sender.n;
+	r = act(CL_ACTION_DECLINE, a.ref, on_duty, NULL, n1);
 	assert_int_equal(r.err, CL_OK);
 	assert_true(r.changed);
 	assert_int_equal(r.state, CL_TICKET_NOTIFYING);
@@ -956,11 +919,11 @@ static void test_service_decline(void **state)
 	struct events ev = events_of(a.ref);
 	const char *const want[] = {"create", "notify", "escalate", "decline", "escalate"};
 	assert_events(&ev, want, 5);
-	assert_string_equal(ev.actor[3], fx.on_duty);
+	assert_string_equal(ev.actor[3], on_duty);
 	assert_string_equal(ev.detail[4], "step=2 loop=0 unhandled=1");
 
 	/* The old deadline (T0 + 120 s) no longer fires. */
-	mark = fx.sender.n;
+	mark = sender.n;
 	at(T0 + 120 * SEC);
 	assert_int_equal(count_sent(mark, a.ref, "alert", NULL), 0);
 	at(T0 + 190 * SEC);
@@ -973,7 +936,7 @@ static void test_service_decline(void **state)
 	assert_int_equal(r.err, CL_ERR_CONFLICT);
 	assert_string_equal(r.conflict, "already_acknowledged");
 	assert_string_equal(r.by, "carl");
-	mark = fx.sender.n;
+	mark = sender.n;
 	r = act(CL_ACTION_DECLINE, a.ref, "carl", NULL, 0);
 	assert_int_equal(r.err, CL_OK);
 	assert_int_equal(r.state, CL_TICKET_NOTIFYING);
@@ -1252,7 +1215,7 @@ static void test_service_category_hint_and_empty_text(void **state)
 	assert_int_equal(a.err, CL_OK);
 	assert_int_equal(a.categories.cats[0], CL_CAT_OTHER);
 	assert_int_equal(a.kind, CL_TICKET_ANONYMOUS);
-	assert_int_equal(count_sent(0, a.ref, "alert", fx.on_duty), 1);
+	assert_int_equal(count_sent(0, a.ref, "alert", on_duty), 1);
 	struct views v = views_of(a.ref);
 	assert_int_equal(v.n, 1);
 	assert_false(v.present[0][CL_RF_TEXT]);
@@ -1262,8 +1225,7 @@ static void test_service_category_hint_and_empty_text(void **state)
 
 static void reopen_everything(bool with_sender)
 {
-	stop_service();
-	assert_int_equal(cl_store_open(fx.db, &fx.store), CL_OK);
+	sf_stop(&fx);
 	start_service(with_sender);
 }
 
@@ -1274,7 +1236,7 @@ static void test_service_restart_resumes_deadlines_and_outbox(void **state)
 	start_service(false);
 	struct cl_report_answer a = submit_text("restart-1", TEXT_NOISE);
 	assert_int_equal(a.err, CL_OK);
-	assert_int_equal(fx.sender.n, 0);
+	assert_int_equal(sender.n, 0);
 	struct cl_report_answer b = submit_text("restart-2", TEXT_NOT_SEEN);
 	assert_int_equal(b.err, CL_OK);
 
@@ -1287,12 +1249,12 @@ static void test_service_restart_resumes_deadlines_and_outbox(void **state)
 	 * (plus up to a quarter of jitter). */
 	at(T0);
 	assert_int_equal(count_sent(0, a.ref, "alert", NULL), 0);
-	assert_int_equal(count_sent(0, b.ref, "alert", fx.on_duty), 1);
+	assert_int_equal(count_sent(0, b.ref, "alert", on_duty), 1);
 	at(T0 + 1250);
-	assert_int_equal(count_sent(0, a.ref, "alert", fx.on_duty), 1);
+	assert_int_equal(count_sent(0, a.ref, "alert", on_duty), 1);
 	/* They are recorded as sent, and not sent twice. */
 	at(T0 + 5 * SEC);
-	assert_int_equal(fx.sender.n, 2);
+	assert_int_equal(sender.n, 2);
 	struct notif_list l = notifications_of(a.ref);
 	assert_int_equal(l.v[0].state, CL_NOTIF_SENT);
 
@@ -1323,22 +1285,22 @@ static void test_service_restart_resumes_deadlines_and_outbox(void **state)
 
 static void test_service_outbox_retries_with_backoff(void **state)
 {
-	fx.sender.rc = CL_AGAIN; /* the broker is down */
+	sender.rc = CL_AGAIN; /* the broker is down */
 	struct cl_report_answer a = submit_text("retry-1", TEXT_NOISE);
-	assert_int_equal(fx.sender.n, 0);
+	assert_int_equal(sender.n, 0);
 	at(T0 + 999);
-	fx.sender.rc = CL_OK;
+	sender.rc = CL_OK;
 	at(T0 + 999);
-	assert_int_equal(fx.sender.n, 0); /* not yet: the first retry is after 1 s */
-	at(T0 + 1250);                    /* ... plus at most a quarter of jitter */
-	assert_int_equal(count_sent(0, a.ref, "alert", fx.on_duty), 1);
+	assert_int_equal(sender.n, 0); /* not yet: the first retry is after 1 s */
+	at(T0 + 1250);                 /* ... plus at most a quarter of jitter */
+	assert_int_equal(count_sent(0, a.ref, "alert", on_duty), 1);
 	at(T0 + 1251 + 1000); /* the delivery is written within a second */
 	struct notif_list l = notifications_of(a.ref);
 	assert_int_equal(l.v[0].state, CL_NOTIF_SENT);
 	assert_int_equal(l.v[0].attempts, 2);
 
 	/* Handed over but never confirmed: sent again after the backoff. */
-	fx.sender.confirm = false;
+	sender.confirm = false;
 	const int64_t tb = T0 + 2251;
 	struct cl_report_answer b = submit_text("retry-2", TEXT_NOISE);
 	assert_int_equal(count_sent(0, b.ref, "alert", NULL), 1);
@@ -1394,7 +1356,7 @@ static void test_service_group_commit(void **state)
 			assert_string_not_equal(done[i].a.ref, done[j].a.ref);
 	}
 	assert_int_equal(m->reports[CL_CHANNEL_HTTP], N);
-	assert_int_equal(count_sent(0, NULL, "alert", fx.on_duty), N);
+	assert_int_equal(count_sent(0, NULL, "alert", on_duty), N);
 
 	/* A flush with nothing to do commits nothing; the send results wait
 	 * up to a second for a commit to ride on, then get their own. */
@@ -1450,7 +1412,7 @@ static void test_service_resend_skips_revoked_devices(void **state)
 	at(T0 + SEC); /* deliveries recorded */
 
 	struct cl_control resend = {.kind = CL_CONTROL_RESEND, .channel = "mqtt"};
-	size_t before = fx.sender.n;
+	size_t before = sender.n;
 	assert_int_equal(control(&resend), CL_OK);
 	at(T0 + 2 * SEC);
 	assert_int_equal(count_sent(before, a.ref, "alert", "bo"), 2);
@@ -1460,11 +1422,11 @@ static void test_service_resend_skips_revoked_devices(void **state)
 	assert_int_equal(control(&revoke), CL_OK);
 	at(T0 + 3 * SEC);
 
-	before = fx.sender.n;
+	before = sender.n;
 	assert_int_equal(control(&resend), CL_OK);
 	at(T0 + 4 * SEC);
 	assert_int_equal(count_sent(before, a.ref, "alert", "bo"), 1);
-	assert_string_equal(fx.sender.v[fx.sender.n - 1].target, "bo-phone");
+	assert_string_equal(sender.v[sender.n - 1].target, "bo-phone");
 }
 
 int main(void)

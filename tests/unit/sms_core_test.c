@@ -26,6 +26,8 @@
 #include "careline/service.h"
 #include "careline/store.h"
 
+#include "../lib/svcfix.h"
+
 #define SEC INT64_C(1000)
 #define MIN (60 * SEC)
 #define T0  INT64_C(1773223200000) /* Wednesday 2026-03-11T10:00:00Z: bo is on duty */
@@ -72,23 +74,19 @@ struct sent {
 	int code;
 };
 
+static struct sf fx;
+
+/* The fake "sms" sender: what it saw, and what it answers. */
 static struct {
-	char dir[64];
-	char db[96];
-	struct cl_config *cfg;
-	struct cl_crypto *crypto;
-	struct cl_store *store;
-	struct cl_clock clock;
-	struct cl_service *svc;
 	struct sent sent[256];
 	size_t n_sent;
 	bool confirm;
 	bool permanent;
-} fx;
+} sms;
 
 static enum cl_err fake_sms(void *ctx, const struct cl_outgoing *out)
 {
-	struct sent *e = &fx.sent[fx.n_sent++];
+	struct sent *e = &sms.sent[sms.n_sent++];
 	e->id = out->n->id;
 	snprintf(e->person, sizeof(e->person), "%s", out->n->person);
 	snprintf(e->channel, sizeof(e->channel), "%s", out->n->channel);
@@ -97,12 +95,12 @@ static enum cl_err fake_sms(void *ctx, const struct cl_outgoing *out)
 	char pid[32];
 	snprintf(pid, sizeof(pid), "SM%lld", (long long)out->n->id);
 	struct cl_send_outcome o = {
-	    .delivered = fx.confirm,
-	    .permanent = fx.permanent,
-	    .error = fx.confirm ? NULL : "21610",
-	    .provider_id = fx.confirm ? pid : NULL,
+	    .delivered = sms.confirm,
+	    .permanent = sms.permanent,
+	    .error = sms.confirm ? NULL : "21610",
+	    .provider_id = sms.confirm ? pid : NULL,
 	};
-	if (fx.confirm || fx.permanent)
+	if (sms.confirm || sms.permanent)
 		cl_service_send_outcome(fx.svc, out->n->id, &o);
 	return CL_OK;
 }
@@ -116,33 +114,18 @@ static void flush_at(int64_t at)
 
 static int setup(void **state)
 {
-	memset(&fx, 0, sizeof(fx));
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/careline-smscore-XXXXXX");
-	assert_non_null(mkdtemp(fx.dir));
-	snprintf(fx.db, sizeof(fx.db), "%s/db", fx.dir);
-	char err[256];
-	assert_int_equal(cl_config_load_string(test_ini, &fx.cfg, err, sizeof(err)), CL_OK);
-	unsigned char key[32];
-	memset(key, 7, sizeof(key));
-	assert_int_equal(cl_crypto_from_key(key, 1, &fx.crypto), CL_OK);
-	assert_int_equal(cl_store_open(fx.db, &fx.store), CL_OK);
-	cl_clock_fake_init(&fx.clock, T0);
-	assert_int_equal(cl_service_new(fx.cfg, fx.store, fx.crypto, &fx.clock, &fx.svc), CL_OK);
+	memset(&sms, 0, sizeof(sms));
+	sf_setup(&fx, "smscore", test_ini, T0);
+	sf_start(&fx);
 	struct cl_sender s = {.channel = "sms", .send = fake_sms};
 	assert_int_equal(cl_service_add_sender(fx.svc, &s), CL_OK);
-	fx.confirm = true;
+	sms.confirm = true;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	cl_service_free(fx.svc);
-	cl_store_close(fx.store);
-	cl_crypto_free(fx.crypto);
-	cl_config_free(fx.cfg);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx.dir);
-	assert_int_equal(system(cmd), 0);
+	sf_teardown(&fx);
 	return 0;
 }
 
@@ -197,9 +180,9 @@ static struct cl_action_answer act(enum cl_action_kind kind, const char *ref, co
 
 static const struct sent *last_sms_to(const char *person, const char *ref)
 {
-	for (size_t i = fx.n_sent; i-- > 0;)
-		if (strcmp(fx.sent[i].person, person) == 0 && strcmp(fx.sent[i].ref, ref) == 0)
-			return &fx.sent[i];
+	for (size_t i = sms.n_sent; i-- > 0;)
+		if (strcmp(sms.sent[i].person, person) == 0 && strcmp(sms.sent[i].ref, ref) == 0)
+			return &sms.sent[i];
 	return NULL;
 }
 
@@ -289,8 +272,8 @@ static void test_sms_core_replay_window(void **state)
 
 static void test_sms_core_permanent_failure_blocks_contact(void **state)
 {
-	fx.confirm = false;
-	fx.permanent = true;
+	sms.confirm = false;
+	sms.permanent = true;
 	struct cl_report_answer a = report("SMp", "Naboen råber hver nat", "+4531666666", 0);
 	const struct sent *s = last_sms_to("bo", a.ref);
 	assert_non_null(s);
@@ -300,13 +283,13 @@ static void test_sms_core_permanent_failure_blocks_contact(void **state)
 	assert_string_equal(n.last_error, "21610");
 	assert_true(cl_store_contact_blocked(fx.store, "bo", "sms"));
 	/* No retry of the refused text. */
-	size_t before = fx.n_sent;
+	size_t before = sms.n_sent;
 	flush_at(T0 + 5 * SEC);
-	for (size_t i = before; i < fx.n_sent; i++)
-		assert_false(fx.sent[i].id == s->id);
+	for (size_t i = before; i < sms.n_sent; i++)
+		assert_false(sms.sent[i].id == s->id);
 	/* Escalation goes on: carl gets the next step, bo gets no more SMS. */
-	fx.confirm = true;
-	fx.permanent = false;
+	sms.confirm = true;
+	sms.permanent = false;
 	flush_at(T0 + 60 * SEC);
 	assert_non_null(last_sms_to("carl", a.ref));
 	struct cl_report_answer b = report("SMq", "Der lugter af skrald", "+4531555555", 0);

@@ -33,6 +33,8 @@
 #include "careline/service.h"
 #include "careline/store.h"
 
+#include "../lib/svcfix.h"
+
 #define SEC INT64_C(1000)
 #define MIN (60 * SEC)
 
@@ -163,18 +165,14 @@ struct sent {
 	int code;
 };
 
+static struct sf fx;
+
+/* What the fake senders saw. */
 static struct {
-	char dir[64];
-	char db[96];
-	struct cl_config *cfg;
-	struct cl_crypto *crypto;
-	struct cl_store *store;
-	struct cl_clock clock;
-	struct cl_service *svc;
 	struct sent sent[1024];
 	size_t n_sent;
 	unsigned pass;
-} fx;
+} rec;
 
 /* --- time ------------------------------------------------------------------ */
 
@@ -212,12 +210,12 @@ static enum cl_err fake_send(void *ctx, const struct cl_outgoing *out)
 {
 	const char *channel = ctx;
 	assert_string_equal(out->n->channel, channel);
-	assert_true(fx.n_sent < sizeof(fx.sent) / sizeof(fx.sent[0]));
-	struct sent *e = &fx.sent[fx.n_sent++];
+	assert_true(rec.n_sent < sizeof(rec.sent) / sizeof(rec.sent[0]));
+	struct sent *e = &rec.sent[rec.n_sent++];
 	memset(e, 0, sizeof(*e));
 	e->id = out->n->id;
 	e->at = cl_clock_now(&fx.clock);
-	e->pass = fx.pass;
+	e->pass = rec.pass;
 	snprintf(e->ref, sizeof(e->ref), "%s", out->t->ref);
 	snprintf(e->person, sizeof(e->person), "%s", out->n->person);
 	snprintf(e->channel, sizeof(e->channel), "%s", out->n->channel);
@@ -238,21 +236,10 @@ static enum cl_err fake_send(void *ctx, const struct cl_outgoing *out)
 
 static int setup(void **state)
 {
-	memset(&fx, 0, sizeof(fx));
-	char err[256] = "";
-	if (cl_config_load_string(week_ini, &fx.cfg, err, sizeof(err)) != CL_OK)
-		fail_msg("config: %s", err);
-	unsigned char key[CL_CRYPTO_KEY_BYTES];
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (unsigned char)(i * 29 + 3);
-	assert_int_equal(cl_crypto_from_key(key, 1, &fx.crypto), CL_OK);
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/careline-week-XXXXXX");
-	assert_non_null(mkdtemp(fx.dir));
-	snprintf(fx.db, sizeof(fx.db), "%s/careline.db", fx.dir);
-	assert_int_equal(cl_store_open(fx.db, &fx.store), CL_OK);
+	memset(&rec, 0, sizeof(rec));
 	/* Monday 23 March 2026, 07:00 in Copenhagen. */
-	cl_clock_fake_init(&fx.clock, T("2026-03-23T06:00:00Z"));
-	assert_int_equal(cl_service_new(fx.cfg, fx.store, fx.crypto, &fx.clock, &fx.svc), CL_OK);
+	sf_setup(&fx, "week", week_ini, T("2026-03-23T06:00:00Z"));
+	sf_start(&fx);
 	struct cl_sender mqtt = {.channel = "mqtt", .send = fake_send, .ctx = (void *)"mqtt"};
 	struct cl_sender sms = {.channel = "sms", .send = fake_send, .ctx = (void *)"sms"};
 	assert_int_equal(cl_service_add_sender(fx.svc, &mqtt), CL_OK);
@@ -262,17 +249,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	cl_service_free(fx.svc);
-	cl_store_close(fx.store);
-	cl_crypto_free(fx.crypto);
-	cl_config_free(fx.cfg);
-	const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < 4; i++) {
-		char p[128];
-		snprintf(p, sizeof(p), "%s%s", fx.db, suffix[i]);
-		unlink(p);
-	}
-	rmdir(fx.dir);
+	sf_teardown(&fx);
 	return 0;
 }
 
@@ -282,7 +259,7 @@ static int teardown(void **state)
 static void tick(int64_t t)
 {
 	cl_clock_set(&fx.clock, t);
-	fx.pass++;
+	rec.pass++;
 	cl_service_flush(fx.svc);
 	cl_service_flush(fx.svc);
 }
@@ -436,8 +413,8 @@ struct xs {
 
 static void dump_sends(const char *ref)
 {
-	for (size_t i = 0; i < fx.n_sent; i++) {
-		const struct sent *s = &fx.sent[i];
+	for (size_t i = 0; i < rec.n_sent; i++) {
+		const struct sent *s = &rec.sent[i];
 		if (ref && strcmp(s->ref, ref) != 0)
 			continue;
 		char when[32];
@@ -452,8 +429,8 @@ static void check_sends(const char *ref, const struct xs *x, size_t n)
 {
 	size_t k = 0;
 	bool ok = true;
-	for (size_t i = 0; i < fx.n_sent && ok; i++) {
-		const struct sent *s = &fx.sent[i];
+	for (size_t i = 0; i < rec.n_sent && ok; i++) {
+		const struct sent *s = &rec.sent[i];
 		if (strcmp(s->ref, ref) != 0)
 			continue;
 		if (k == n) {
@@ -491,8 +468,8 @@ static void check_sends(const char *ref, const struct xs *x, size_t n)
 static int64_t alert_id(const char *ref, const char *person, const char *channel, int step,
                         int loop)
 {
-	for (size_t i = fx.n_sent; i-- > 0;) {
-		const struct sent *s = &fx.sent[i];
+	for (size_t i = rec.n_sent; i-- > 0;) {
+		const struct sent *s = &rec.sent[i];
 		if (strcmp(s->ref, ref) == 0 && strcmp(s->person, person) == 0 &&
 		    strcmp(s->channel, channel) == 0 && strcmp(s->kind, "alert") == 0 &&
 		    s->step == step && s->loop == loop)
@@ -605,8 +582,8 @@ static void check_policy(const char *ref, const char *policy)
 static void check_quiet(const char *from, const char *to)
 {
 	int64_t a = T(from), b = T(to);
-	for (size_t i = 0; i < fx.n_sent; i++)
-		if (fx.sent[i].at >= a && fx.sent[i].at < b) {
+	for (size_t i = 0; i < rec.n_sent; i++)
+		if (rec.sent[i].at >= a && rec.sent[i].at < b) {
 			dump_sends(NULL);
 			fail_msg("something was sent between %s and %s", from, to);
 		}
@@ -907,11 +884,11 @@ static void test_week_nights_weekend_and_dst_defer_to_monday(void **state)
 		             false);
 		check_policy(waiting[n], "standard");
 		CHECK_SENDS(waiting[n], {"2026-03-30 08:00", "anna", "mqtt", "alert", 0, 0});
-		for (size_t s = 0; s < fx.n_sent; s++)
-			if (strcmp(fx.sent[s].ref, waiting[n]) == 0) {
+		for (size_t s = 0; s < rec.n_sent; s++)
+			if (strcmp(rec.sent[s].ref, waiting[n]) == 0) {
 				if (!pass)
-					pass = fx.sent[s].pass;
-				assert_int_equal(fx.sent[s].pass, pass);
+					pass = rec.sent[s].pass;
+				assert_int_equal(rec.sent[s].pass, pass);
 			}
 	}
 	for (size_t n = 0; n < 4; n++)
