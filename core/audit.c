@@ -89,27 +89,6 @@ enum cl_err audit_record(struct cl_service *svc, int64_t now, const char *actor,
 
 /* --- the head in the log ------------------------------------------------- */
 
-static void hex_of(const unsigned char *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 enum cl_err cl_audit_anchor_parse(const char *s, struct cl_audit_anchor *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -123,14 +102,7 @@ enum cl_err cl_audit_anchor_parse(const char *s, struct cl_audit_anchor *out)
 	}
 	if (id < 1 || *s++ != ':')
 		return CL_ERR_INVALID;
-	for (size_t i = 0; i < CL_AUDIT_HASH_BYTES; i++) {
-		int hi = hex_digit(s[2 * i]);
-		int lo = hi < 0 ? -1 : hex_digit(s[2 * i + 1]);
-		if (lo < 0)
-			return CL_ERR_INVALID;
-		out->hash[i] = (unsigned char)(hi << 4 | lo);
-	}
-	if (s[2 * CL_AUDIT_HASH_BYTES] != '\0')
+	if (cl_crypto_hex_decode(s, out->hash, CL_AUDIT_HASH_BYTES) != CL_OK)
 		return CL_ERR_INVALID;
 	out->id = id;
 	return CL_OK;
@@ -144,7 +116,7 @@ static void publish_head(struct cl_service *svc, const char *when)
 	if (svc->audit_id < 1)
 		return;
 	char h[2 * CL_AUDIT_HASH_BYTES + 1];
-	hex_of(svc->audit_hash, CL_AUDIT_HASH_BYTES, h);
+	cl_crypto_hex_encode(svc->audit_hash, CL_AUDIT_HASH_BYTES, h);
 	cl_info("audit.head", "id=%" PRId64 " hash=%s when=%s", svc->audit_id, h, when);
 }
 

@@ -973,6 +973,21 @@ char *cl_crypto_base64_encode(const unsigned char *bin, size_t len)
 	return s;
 }
 
+void cl_crypto_hex_encode(const unsigned char *bin, size_t len, char *out)
+{
+	sodium_bin2hex(out, 2 * len + 1, bin, len);
+}
+
+enum cl_err cl_crypto_hex_decode(const char *hex, unsigned char *out, size_t len)
+{
+	size_t n = 0;
+	const char *end = NULL;
+	if (strlen(hex) != 2 * len || sodium_hex2bin(out, len, hex, 2 * len, NULL, &n, &end) != 0 ||
+	    n != len || *end != '\0')
+		return CL_ERR_INVALID;
+	return CL_OK;
+}
+
 void cl_crypto_wipe(void *p, size_t n)
 {
 	sodium_memzero(p, n);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "careline/crypto.h"
 #include "careline/log.h"
 #include "http_internal.h"
 
@@ -33,17 +34,11 @@ static const char *actor_of(const struct gw_request *req)
 	return req->person[0] ? req->person : req->token[0] ? req->token : "admin";
 }
 
-static void hex(const unsigned char *b, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
 static void on_event(void *ctx, const struct cl_audit_event *e)
 {
 	json_t *arr = ctx;
 	char h[2 * CL_AUDIT_HASH_BYTES + 1];
-	hex(e->hash, CL_AUDIT_HASH_BYTES, h);
+	cl_crypto_hex_encode(e->hash, CL_AUDIT_HASH_BYTES, h);
 	json_t *o =
 	    json_pack("{s:I, s:o, s:s, s:s, s:s, s:s}", "id", (json_int_t)e->id, "at",
 	              gw_json_time(e->at_ms), "actor", e->actor ? e->actor : "", "action",

@@ -135,5 +135,9 @@ void cl_crypto_key_to_base64(const unsigned char key[32], char out[CL_CRYPTO_KEY
 /* Any length; encode returns malloc'ed text (caller frees). */
 enum cl_err cl_crypto_base64_decode(const char *b64, unsigned char *out, size_t max, size_t *len);
 char *cl_crypto_base64_encode(const unsigned char *bin, size_t len);
+/* Lowercase hex: out holds 2 * len + 1. Decoding wants exactly 2 * len hex
+ * digits and nothing else. */
+void cl_crypto_hex_encode(const unsigned char *bin, size_t len, char *out);
+enum cl_err cl_crypto_hex_decode(const char *hex, unsigned char *out, size_t len);
 
 #endif

@@ -859,6 +859,24 @@ static void test_crypto_keyring_refused_when_damaged(void **state)
 	ring_remove(&r);
 }
 
+static void test_crypto_hex_round_trip_and_strict_decode(void **state)
+{
+	(void)state;
+	const unsigned char bin[4] = {0x00, 0x9f, 0xa0, 0xff};
+	char hex[9];
+	cl_crypto_hex_encode(bin, sizeof(bin), hex);
+	assert_string_equal(hex, "009fa0ff");
+	unsigned char back[4];
+	assert_int_equal(cl_crypto_hex_decode(hex, back, sizeof(back)), CL_OK);
+	assert_memory_equal(back, bin, sizeof(bin));
+	assert_int_equal(cl_crypto_hex_decode("009FA0FF", back, sizeof(back)), CL_OK);
+	assert_memory_equal(back, bin, sizeof(bin));
+	const char *bad[] = {"",         "009fa0f",   "009fa0ff0", "009fa0fg",
+	                     "009f a0f", "009fa0f\n", "+09fa0ff"};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		assert_int_equal(cl_crypto_hex_decode(bad[k], back, sizeof(back)), CL_ERR_INVALID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -888,6 +906,7 @@ int main(void)
 	    cmocka_unit_test(test_crypto_rotate_write_failure_changes_nothing),
 	    cmocka_unit_test(test_crypto_keyring_refused_when_group_readable),
 	    cmocka_unit_test(test_crypto_keyring_refused_when_damaged),
+	    cmocka_unit_test(test_crypto_hex_round_trip_and_strict_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
