@@ -194,9 +194,8 @@ static void on_event(void *ctx, const struct cl_audit_event *e)
 	memcpy(w->last_hash, e->hash, sizeof(w->last_hash));
 }
 
-enum cl_err cl_service_audit_verify_anchor(struct cl_service *svc,
-                                           const struct cl_audit_anchor *anchor,
-                                           struct cl_audit_verdict *out)
+enum cl_err cl_service_audit_verify(struct cl_service *svc, const struct cl_audit_anchor *anchor,
+                                    struct cl_audit_verdict *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ok = true;
@@ -216,11 +215,6 @@ enum cl_err cl_service_audit_verify_anchor(struct cl_service *svc,
 	        out->checked, anchor ? anchor->id : 0, out->ok, out->first_broken,
 	        out->ok ? "-" : out->reason);
 	return err;
-}
-
-enum cl_err cl_service_audit_verify(struct cl_service *svc, struct cl_audit_verdict *out)
-{
-	return cl_service_audit_verify_anchor(svc, NULL, out);
 }
 
 enum cl_err cl_service_audit_of_ticket(struct cl_service *svc, const struct cl_ticket *t,

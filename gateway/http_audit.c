@@ -79,8 +79,7 @@ static void get_verify(struct gw_request *req)
 		return;
 	}
 	struct cl_audit_verdict v;
-	enum cl_err err =
-	    cl_service_audit_verify_anchor(req->http->ctx->svc, a ? &anchor : NULL, &v);
+	enum cl_err err = cl_service_audit_verify(req->http->ctx->svc, a ? &anchor : NULL, &v);
 	if (err != CL_OK) {
 		gw_http_reply_error(req, 500, cl_errcode(err), cl_strerror(err), NULL);
 		return;

@@ -194,14 +194,12 @@ enum cl_err cl_service_recording_audio(struct cl_service *svc, const struct cl_t
 
 /* --- the audit chain -------------------------------------------------------------- */
 
-/* Walk the whole chain; out says whether and where it breaks. */
-enum cl_err cl_service_audit_verify(struct cl_service *svc, struct cl_audit_verdict *out);
-/* The same, and the chain must reach anchor->id with exactly that event's hash
- * (a head the daemon logged): broken with "truncated" at the first missing id
- * when it ends before, "anchor" when event N differs. anchor NULL: as above. */
-enum cl_err cl_service_audit_verify_anchor(struct cl_service *svc,
-                                           const struct cl_audit_anchor *anchor,
-                                           struct cl_audit_verdict *out);
+/* Walk the whole chain; out says whether and where it breaks. With an anchor
+ * (a head the daemon logged) the chain must also reach anchor->id with
+ * exactly that event's hash: broken with "truncated" at the first missing id
+ * when it ends before, "anchor" when event N differs. anchor may be NULL. */
+enum cl_err cl_service_audit_verify(struct cl_service *svc, const struct cl_audit_anchor *anchor,
+                                    struct cl_audit_verdict *out);
 /* The events that concern ticket t, oldest first. */
 enum cl_err cl_service_audit_of_ticket(struct cl_service *svc, const struct cl_ticket *t,
                                        void (*fn)(void *ctx, const struct cl_audit_event *e),

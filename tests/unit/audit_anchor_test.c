@@ -145,7 +145,7 @@ static struct cl_audit_verdict verify(const char *anchor)
 	if (anchor)
 		assert_int_equal(cl_audit_anchor_parse(anchor, &a), CL_OK);
 	struct cl_audit_verdict v;
-	assert_int_equal(cl_service_audit_verify_anchor(fx.svc, anchor ? &a : NULL, &v), CL_OK);
+	assert_int_equal(cl_service_audit_verify(fx.svc, anchor ? &a : NULL, &v), CL_OK);
 	return v;
 }
 

@@ -191,7 +191,7 @@ static int64_t id_of(const char *action)
 static struct cl_audit_verdict verify(void)
 {
 	struct cl_audit_verdict v;
-	assert_int_equal(cl_service_audit_verify(fx.svc, &v), CL_OK);
+	assert_int_equal(cl_service_audit_verify(fx.svc, NULL, &v), CL_OK);
 	return v;
 }
 

@@ -256,7 +256,7 @@ static struct audit_find audit_of_ticket(const char *ref, const char *action)
 static void expect_chain_ok(void)
 {
 	struct cl_audit_verdict v;
-	assert_int_equal(cl_service_audit_verify(fx.svc, &v), CL_OK);
+	assert_int_equal(cl_service_audit_verify(fx.svc, NULL, &v), CL_OK);
 	if (!v.ok)
 		fail_msg("chain broken at %lld (%s)", (long long)v.first_broken, v.reason);
 	assert_true(v.checked > 0);
